@@ -1,0 +1,121 @@
+// The `halo` command line: up, migrate, config check, version. Errors print one line and exit non-zero.
+
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { stringify } from 'yaml';
+import { loadConfig, type LoadedConfig } from '../core/config/load.ts';
+import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { migrate } from '../core/store/migrate.ts';
+import { openStore } from '../core/store/store.ts';
+import { startHalo } from './up.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+function load(command: Command): LoadedConfig {
+  const { config } = command.optsWithGlobals<{ config?: string }>();
+  return loadConfig(config !== undefined ? { path: config } : {});
+}
+
+function fail(err: unknown): never {
+  const message = err instanceof HaloError ? err.message : `unexpected error: ${errorMessage(err)}`;
+  process.stderr.write(`halo: ${message.split('\n').join('\nhalo: ')}\n`);
+  if (!(err instanceof HaloError) && err instanceof Error && err.stack) {
+    process.stderr.write(`${err.stack}\n`);
+  }
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
+
+async function up(command: Command): Promise<void> {
+  const { config } = load(command);
+  const logger = createLogger({ level: config.log.level });
+  const running = await startHalo(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    running.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => fail(err),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function runMigrate(command: Command): Promise<void> {
+  const { config } = load(command);
+  const logger = createLogger({ level: config.log.level });
+  const store = await openStore({ config, logger });
+  try {
+    const result = await migrate(store, config, logger);
+    const applied =
+      result.applied.length > 0 ? result.applied.join(', ') : 'none (schema up to date)';
+    process.stdout.write(`migrations applied: ${applied}\n`);
+    if (result.ttlUpdated.length > 0) {
+      process.stdout.write(`retention changed: ${result.ttlUpdated.join(', ')}\n`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function configCheck(command: Command): void {
+  const loaded = load(command);
+  // JSON first: Secret, Duration and ByteSize print as their masked or written text.
+  const effective = JSON.parse(JSON.stringify(loaded.config)) as unknown;
+  const source = loaded.file ?? 'no config file (defaults)';
+  const lines = [`# config OK: ${source}`];
+  for (const [key, variable] of Object.entries(loaded.fromEnv)) {
+    lines.push(`# ${key} from env ${variable}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n${stringify(effective)}`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('halo')
+    .description('Observability and alerting for highly available web systems')
+    .option('-c, --config <path>', 'config file (default: ./halo.yaml when present)')
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+  program
+    .command('up')
+    .description(
+      'run every role in one process (embedded ClickHouse and a local nats-server by default)',
+    )
+    .action((_opts, command: Command) => up(command));
+
+  program
+    .command('migrate')
+    .description('apply the ClickHouse schema migrations and retention, then exit')
+    .action((_opts, command: Command) => runMigrate(command));
+
+  const config = program.command('config').description('configuration tools');
+  config
+    .command('check')
+    .description('validate the configuration and print the effective config, secrets masked')
+    .action((_opts, command: Command) => configCheck(command));
+
+  program
+    .command('version')
+    .description('print the version of halo')
+    .action(() => {
+      process.stdout.write(`halo ${pkg.version} (node ${process.version})\n`);
+    });
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => fail(err));

@@ -1,0 +1,102 @@
+// `halo up`: every role that exists, in one process on the configured (by default embedded)
+// store and bus. Starts in an order that fails early, and stops in the reverse order.
+
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Hono } from 'hono';
+import { connectBus } from '../core/bus/connect.ts';
+import { startLocalNats, type LocalNats } from '../core/bus/local-server.ts';
+import { ensureStreams } from '../core/bus/streams.ts';
+import type { HaloConfig } from '../core/config/schema.ts';
+import { createHealthApp } from '../core/http/health.ts';
+import { serveHttp, type HttpServer } from '../core/http/serve.ts';
+import type { Logger } from '../core/logger.ts';
+import { createRegistry } from '../core/metrics.ts';
+import { migrate } from '../core/store/migrate.ts';
+import { openStore, type Store } from '../core/store/store.ts';
+
+export interface Running {
+  readonly http: HttpServer;
+  readonly store: Store;
+  readonly nats: NatsConnection;
+  readonly localNats: LocalNats | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startHalo(config: HaloConfig, logger: Logger): Promise<Running> {
+  const log = logger.child({ module: 'up' });
+  const registry = createRegistry('up');
+  const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+  let store: Store | undefined;
+  let nats: NatsConnection | undefined;
+
+  const stopAll = async () => {
+    for (const { what, stop } of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.error({ err, what }, 'stop failed');
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    const app = new Hono();
+    app.route(
+      '/',
+      createHealthApp({
+        registry,
+        checks: () => ({
+          store: async () => (store ? store.ping() : false),
+          bus: async () => {
+            if (!nats || nats.isClosed()) return false;
+            await nats.flush();
+            return true;
+          },
+        }),
+      }),
+    );
+    // The port first: if it is taken, nothing else has been created yet.
+    const http = await serveHttp(app, config.http.address, config.http.port);
+    stops.push({ what: 'http', stop: () => http.close() });
+
+    store = await openStore({ config, logger });
+    const openedStore = store;
+    stops.push({ what: 'store', stop: () => openedStore.close() });
+    await migrate(store, config, logger);
+
+    let localNats: LocalNats | undefined;
+    let servers: string[] | undefined;
+    if (config.nats.url === undefined) {
+      localNats = await startLocalNats({
+        dir: join(config.data_dir, 'nats'),
+        binary: config.nats.local.binary,
+        address: config.nats.local.address,
+        port: config.nats.local.port,
+        logger,
+      });
+      const started = localNats;
+      stops.push({ what: 'nats-server', stop: () => started.stop() });
+      servers = [localNats.url];
+    }
+    nats = await connectBus({ config, logger, ...(servers ? { servers } : {}) });
+    const connected = nats;
+    stops.push({
+      what: 'nats connection',
+      stop: async () => {
+        if (!connected.isClosed()) await connected.drain();
+      },
+    });
+    await ensureStreams(nats, config, logger);
+
+    log.info(
+      { http: http.url, store: store.location, nats: servers?.[0] ?? 'configured servers' },
+      'halo is up',
+    );
+    return { http, store, nats, localNats, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,238 @@
+// The configuration schema (zod): every key of halo.yaml, its default, and what it accepts.
+// halo.example.yaml documents the same keys; a test keeps the two in step.
+
+import { z } from 'zod';
+import { parseByteSize, parseDuration } from '../units.ts';
+import { Secret } from './secret.ts';
+import { ByteSize, Duration } from './types.ts';
+
+const duration = (fallback: string, min?: { ms: number; text: string }) =>
+  z
+    .union([z.string(), z.instanceof(Duration)], {
+      error: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
+    })
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (value instanceof Duration) return value;
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
+          input: value,
+        });
+        return z.NEVER;
+      }
+      if (min && ms < min.ms) {
+        ctx.addIssue({ code: 'custom', message: `expected at least ${min.text}`, input: value });
+        return z.NEVER;
+      }
+      return new Duration(ms, value);
+    });
+
+const byteSize = (fallback: string) =>
+  z
+    .union([z.string(), z.number()], { error: 'expected a size like "512MiB" or "1GB"' })
+    .default(fallback)
+    .transform((value, ctx) => {
+      const bytes = parseByteSize(String(value));
+      if (bytes === undefined || bytes <= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a size like "512MiB" or "1GB"',
+          input: value,
+        });
+        return z.NEVER;
+      }
+      return new ByteSize(bytes, String(value));
+    });
+
+const secret = () =>
+  z
+    .union([z.string().min(1), z.instanceof(Secret)], { error: 'expected a non-empty string' })
+    .transform((value) => (value instanceof Secret ? value : new Secret(value)))
+    .optional();
+
+const port = (fallback: number) =>
+  z
+    .number({ error: 'expected a port number from 0 to 65535' })
+    .int({ error: 'expected a port number from 0 to 65535' })
+    .min(0, { error: 'expected a port number from 0 to 65535' })
+    .max(65535, { error: 'expected a port number from 0 to 65535' })
+    .default(fallback);
+
+const identifier = z
+  .string({ error: 'expected a name of letters, digits and _' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, {
+    error: 'expected a name of letters, digits and _ that starts with a letter or _',
+  });
+
+const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' });
+
+const httpUrl = z
+  .string({ error: 'expected an http:// or https:// URL' })
+  .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
+    error: 'expected an http:// or https:// URL',
+  });
+
+const natsUrls = z
+  .string({ error: 'expected a NATS URL like nats://host:4222 (several separated by commas)' })
+  .refine(
+    (value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .every((part) => /^(nats|tls|ws|wss):\/\/[^/]/.test(part) && URL.canParse(part)),
+    { error: 'expected a NATS URL like nats://host:4222 (several separated by commas)' },
+  );
+
+const streamLimits = (maxAge: string, maxBytes: string) =>
+  z
+    .strictObject({
+      max_age: duration(maxAge, { ms: 60_000, text: '1m' }),
+      max_bytes: byteSize(maxBytes),
+    })
+    .prefault({});
+
+const retention = (fallback: string) => duration(fallback, { ms: 3_600_000, text: '1h' });
+
+export const configSchema = z
+  .strictObject({
+    data_dir: path.default('./data'),
+    log: z
+      .strictObject({
+        level: z
+          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+            error: 'expected one of trace, debug, info, warn, error, fatal, silent',
+          })
+          .default('info'),
+      })
+      .prefault({}),
+    http: z
+      .strictObject({
+        address: z.string({ error: 'expected an IP address or host name' }).default('127.0.0.1'),
+        port: port(8750),
+      })
+      .prefault({}),
+    clickhouse: z
+      .strictObject({
+        url: httpUrl.optional(),
+        username: z.string({ error: 'expected a user name' }).default('default'),
+        password: secret(),
+        database: identifier.default('halo'),
+        cluster: identifier.optional(),
+        request_timeout: duration('30s', { ms: 1000, text: '1s' }),
+        retention: z
+          .strictObject({
+            samples: retention('30d'),
+            rollups_1m: retention('90d'),
+            rollups_1h: retention('730d'),
+            logs: retention('14d'),
+            alerts: retention('365d'),
+            notifications: retention('90d'),
+            slo_evaluations: retention('400d'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    nats: z
+      .strictObject({
+        url: natsUrls.optional(),
+        name: z.string({ error: 'expected a client name' }).default('halo'),
+        user: z.string({ error: 'expected a user name' }).min(1).optional(),
+        password: secret(),
+        token: secret(),
+        nkey_seed: secret(),
+        creds_file: path.optional(),
+        tls: z
+          .strictObject({
+            ca_file: path.optional(),
+            cert_file: path.optional(),
+            key_file: path.optional(),
+            handshake_first: z.boolean({ error: 'expected true or false' }).default(false),
+          })
+          .optional(),
+        connect_timeout: duration('5s', { ms: 100, text: '100ms' }),
+        local: z
+          .strictObject({
+            binary: path.default('nats-server'),
+            address: z.string({ error: 'expected an IP address' }).default('127.0.0.1'),
+            port: port(0),
+          })
+          .prefault({}),
+        streams: z
+          .strictObject({
+            replicas: z
+              .number({ error: 'expected 1, 3 or 5' })
+              .int({ error: 'expected 1, 3 or 5' })
+              .refine((n) => n === 1 || n === 3 || n === 5, { error: 'expected 1, 3 or 5' })
+              .default(1),
+            duplicate_window: duration('10m', { ms: 1000, text: '1s' }),
+            metrics: streamLimits('24h', '1GiB'),
+            logs: streamLimits('24h', '1GiB'),
+            dead_letters: streamLimits('7d', '256MiB'),
+          })
+          .prefault({})
+          .superRefine((streams, ctx) => {
+            for (const key of ['metrics', 'logs', 'dead_letters'] as const) {
+              if (streams.duplicate_window.ms > streams[key].max_age.ms) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['duplicate_window'],
+                  message: `expected at most ${key}.max_age (${streams[key].max_age.text})`,
+                  input: streams.duplicate_window.text,
+                });
+              }
+            }
+          }),
+      })
+      .prefault({})
+      .superRefine((nats, ctx) => {
+        const methods = [
+          nats.user !== undefined || nats.password !== undefined ? 'user/password' : undefined,
+          nats.token !== undefined ? 'token' : undefined,
+          nats.nkey_seed !== undefined ? 'nkey_seed' : undefined,
+          nats.creds_file !== undefined ? 'creds_file' : undefined,
+        ].filter((m) => m !== undefined);
+        if (methods.length > 1) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected one way to authenticate, got ${methods.join(' and ')}`,
+          });
+        }
+        if ((nats.user === undefined) !== (nats.password === undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [nats.user === undefined ? 'user' : 'password'],
+            message: 'expected user and password together',
+          });
+        }
+        if (nats.tls && (nats.tls.cert_file === undefined) !== (nats.tls.key_file === undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tls'],
+            message: 'expected cert_file and key_file together',
+          });
+        }
+      }),
+  })
+  .prefault({});
+
+export type HaloConfig = z.output<typeof configSchema>;
+
+/** Keys that hold secrets and may instead be read from a file named by `<key>_file`. */
+export const SECRET_KEYS: ReadonlyArray<readonly string[]> = [
+  ['clickhouse', 'password'],
+  ['nats', 'password'],
+  ['nats', 'token'],
+  ['nats', 'nkey_seed'],
+];
+
+/** Keys holding file paths: in a config file they are relative to that file's folder. */
+export const PATH_KEYS: ReadonlyArray<readonly string[]> = [
+  ['data_dir'],
+  ['nats', 'creds_file'],
+  ['nats', 'tls', 'ca_file'],
+  ['nats', 'tls', 'cert_file'],
+  ['nats', 'tls', 'key_file'],
+];

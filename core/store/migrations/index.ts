@@ -1,0 +1,10 @@
+// All migrations, in order. A new one is a new numbered file added at the end of this list.
+
+import { migration as samples } from './001-samples.ts';
+import { migration as logs } from './002-logs.ts';
+import { migration as alerting } from './003-alerting.ts';
+import { migration as sloEvaluations } from './004-slo-evaluations.ts';
+import type { Migration } from './types.ts';
+
+export const MIGRATIONS: readonly Migration[] = [samples, logs, alerting, sloEvaluations];
+export type { Migration } from './types.ts';

@@ -1,0 +1,149 @@
+// The ClickHouse store: embedded chDB in <data_dir>/clickhouse by default, a server when
+// clickhouse.url is set; the same @clickhouse/client code serves both.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { TABLES, type TableKey } from '../conventions.ts';
+import type { HaloConfig } from '../config/schema.ts';
+import { redactUrl } from '../config/secret.ts';
+import { StartupError, StoreError, errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { acquireDirLock, type DirLock } from './lock.ts';
+import type { BoundQuery } from './sql.ts';
+
+export type StoreMode = 'embedded' | 'server';
+
+export interface Store {
+  readonly client: ClickHouseClient;
+  readonly mode: StoreMode;
+  readonly database: string;
+  readonly cluster: string | undefined;
+  /** Where the store is, fit for logs: the embedded path or the server URL without credentials. */
+  readonly location: string;
+  /** `database.table` of a Halo table. */
+  table(key: TableKey): string;
+  query<T>(query: BoundQuery, settings?: ClickHouseSettings): Promise<T[]>;
+  command(query: BoundQuery | string, settings?: ClickHouseSettings): Promise<void>;
+  /** True when a trivial query answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Settings every query runs with, whatever the server's defaults. */
+const BASE_SETTINGS: ClickHouseSettings = {
+  output_format_json_quote_64bit_integers: 1,
+  date_time_input_format: 'best_effort',
+};
+
+export interface OpenStoreOptions {
+  config: HaloConfig;
+  logger: Logger;
+}
+
+/** Wraps a ClickHouse error with context, keeping its code and type. */
+export function storeError(context: string, err: unknown): StoreError {
+  const ch = err as { code?: string; type?: string };
+  return new StoreError(`${context}: ${errorMessage(err)}`, {
+    cause: err,
+    ...(ch.code !== undefined ? { serverCode: ch.code } : {}),
+    ...(ch.type !== undefined ? { serverType: ch.type } : {}),
+  });
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const { config, logger } = options;
+  const ch = config.clickhouse;
+  const log = logger.child({ module: 'store' });
+  let lock: DirLock | undefined;
+  let client: ClickHouseClient;
+  let mode: StoreMode;
+  let location: string;
+
+  if (ch.url === undefined) {
+    mode = 'embedded';
+    location = join(config.data_dir, 'clickhouse');
+    try {
+      mkdirSync(location, { recursive: true });
+    } catch (err) {
+      throw new StartupError(`data dir ${config.data_dir} is not writable: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    lock = acquireDirLock(`${location}.lock`, `embedded ClickHouse directory ${location}`);
+    try {
+      // Loaded only in embedded mode: the native engine is large and server mode needs none of it.
+      const { createChdbConnection } = await import('chdb/connection');
+      client = createClient({
+        connection: createChdbConnection({ path: location }),
+        clickhouse_settings: BASE_SETTINGS,
+      } as Parameters<typeof createClient>[0]);
+    } catch (err) {
+      lock.release();
+      throw storeError(`open embedded ClickHouse at ${location}`, err);
+    }
+  } else {
+    mode = 'server';
+    location = redactUrl(ch.url);
+    client = createClient({
+      url: ch.url,
+      username: ch.username,
+      password: ch.password?.reveal() ?? '',
+      request_timeout: ch.request_timeout.ms,
+      clickhouse_settings: BASE_SETTINGS,
+      application: 'halo',
+    });
+  }
+
+  const store: Store = {
+    client,
+    mode,
+    database: ch.database,
+    cluster: ch.cluster,
+    location,
+    table: (key) => `${ch.database}.${TABLES[key]}`,
+    async query<T>(query: BoundQuery, settings?: ClickHouseSettings): Promise<T[]> {
+      const result = await client.query({
+        query: query.text,
+        query_params: query.params,
+        format: 'JSONEachRow',
+        ...(settings ? { clickhouse_settings: settings } : {}),
+      });
+      return result.json<T>();
+    },
+    async command(query: BoundQuery | string, settings?: ClickHouseSettings): Promise<void> {
+      const bound = typeof query === 'string' ? { text: query, params: {} } : query;
+      await client.command({
+        query: bound.text,
+        query_params: bound.params,
+        ...(settings ? { clickhouse_settings: settings } : {}),
+      });
+    },
+    async ping(): Promise<boolean> {
+      try {
+        await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close(): Promise<void> {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+
+  try {
+    await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    const what =
+      mode === 'embedded' ? `embedded ClickHouse at ${location}` : `ClickHouse at ${location}`;
+    throw storeError(`${what} is unreachable`, err);
+  }
+  log.info({ mode, location, database: ch.database, cluster: ch.cluster }, 'store open');
+  return store;
+}

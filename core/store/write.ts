@@ -1,0 +1,117 @@
+// The typed write API: sample and log batches into ClickHouse, each batch one insert, with an
+// optional deduplication token so a batch written twice is stored once.
+
+import type { ClickHouseSettings } from '@clickhouse/client';
+import type { Severity } from '../conventions.ts';
+import { storeError, type Store } from './store.ts';
+
+export interface SampleRow {
+  name: string;
+  tier: string;
+  host: string;
+  service: string;
+  labels: Record<string, string>;
+  /** Milliseconds since the epoch (UTC). */
+  ts: number;
+  value: number;
+}
+
+export interface LogRow {
+  ts: number;
+  tier: string;
+  host: string;
+  service: string;
+  severity: Severity;
+  body: string;
+  attributes: Record<string, string>;
+  traceId?: string;
+}
+
+export interface WriteOptions {
+  /**
+   * Identity of the batch: ClickHouse drops a later insert with the same token (within the
+   * table's deduplication window), so a batch redelivered after a crash is not stored twice.
+   */
+  dedupToken?: string;
+}
+
+/**
+ * JSON has no NaN or infinities; ClickHouse reads them from strings. Finite numbers stay
+ * numbers so the common case costs nothing.
+ */
+function floatField(value: number): number | string {
+  if (Number.isFinite(value)) return value;
+  if (Number.isNaN(value)) return 'nan';
+  return value > 0 ? 'inf' : '-inf';
+}
+
+function insertSettings(options: WriteOptions): ClickHouseSettings {
+  const settings: ClickHouseSettings = {
+    input_format_json_read_numbers_as_strings: 1,
+    // Without a token, two different batches can aggregate into equal rollup blocks, and
+    // content-hash deduplication would drop the second: deduplicate by token only.
+    insert_deduplicate: 0,
+  };
+  if (options.dedupToken !== undefined) {
+    settings.insert_deduplicate = 1;
+    settings.insert_deduplication_token = options.dedupToken;
+    // The rollups must not count a deduplicated block twice either.
+    settings.deduplicate_blocks_in_dependent_materialized_views = 1;
+  }
+  return settings;
+}
+
+export async function writeSamples(
+  store: Store,
+  rows: readonly SampleRow[],
+  options: WriteOptions = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    await store.client.insert({
+      table: store.table('samples'),
+      columns: ['name', 'tier', 'host', 'service', 'labels', 'ts', 'value'],
+      values: rows.map((row) => ({
+        name: row.name,
+        tier: row.tier,
+        host: row.host,
+        service: row.service,
+        labels: row.labels,
+        ts: row.ts,
+        value: floatField(row.value),
+      })),
+      format: 'JSONEachRow',
+      clickhouse_settings: insertSettings(options),
+    });
+  } catch (err) {
+    throw storeError(`write ${rows.length} samples`, err);
+  }
+}
+
+export async function writeLogs(
+  store: Store,
+  rows: readonly LogRow[],
+  options: WriteOptions = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    await store.client.insert({
+      table: store.table('logs'),
+      columns: ['ts', 'tier', 'host', 'service', 'severity', 'body', 'attributes', 'trace_id'],
+      values: rows.map((row) => ({
+        ts: row.ts,
+        tier: row.tier,
+        host: row.host,
+        service: row.service,
+        severity: row.severity,
+        body: row.body,
+        attributes: row.attributes,
+        trace_id: row.traceId ?? '',
+      })),
+      format: 'JSONEachRow',
+      clickhouse_settings: insertSettings(options),
+    });
+  } catch (err) {
+    throw storeError(`write ${rows.length} log lines`, err);
+  }
+}
