@@ -17,6 +17,8 @@ export interface LocalNatsOptions {
   logger: Logger;
   /** How long to wait for "Server is ready". */
   startTimeoutMs?: number;
+  /** More nats-server flags, e.g. --user/--pass (tests use it for auth). */
+  extraArgs?: readonly string[];
 }
 
 export interface LocalNats {
@@ -91,6 +93,7 @@ export async function startLocalNats(options: LocalNatsOptions): Promise<LocalNa
     pidFile,
     '-n',
     'halo-local',
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess;
   try {

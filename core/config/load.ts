@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { ENV_BINDINGS, fileVariable } from './env.ts';
 import { configSchema, PATH_KEYS, SECRET_KEYS, type HaloConfig } from './schema.ts';
-import { Secret } from './secret.ts';
+import { redactUrl, Secret } from './secret.ts';
 import { allowedKeys, closest } from './shape.ts';
 
 export const DEFAULT_CONFIG_FILE = 'halo.yaml';
@@ -47,7 +47,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     const messages = result.error.issues.map((issue) =>
-      describeIssue(issue, { label, doc, lines, fromEnv }),
+      describeIssue(issue, { raw, label, doc, lines, fromEnv }),
     );
     throw new ConfigError(messages.join('\n'));
   }
@@ -188,6 +188,7 @@ function applyEnv(raw: Raw, env: Record<string, string | undefined>): Record<str
 }
 
 interface IssueContext {
+  raw: Raw;
   label: string;
   doc: Document | undefined;
   lines: LineCounter | undefined;
@@ -222,11 +223,23 @@ function isSecretPath(path: readonly PropertyKey[]): boolean {
   );
 }
 
-function showValue(value: unknown, path: readonly PropertyKey[]): string {
-  if (value instanceof Secret || isSecretPath(path)) return '<secret>';
+/** What the user wrote at a key, for the message: secrets masked, mappings left out. */
+function showValue(value: unknown, path: readonly PropertyKey[]): string | undefined {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  if (value instanceof Secret || isSecretPath(path)) return '<secret>';
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return undefined;
+  const text =
+    JSON.stringify(typeof value === 'string' ? redactUrl(value) : value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function valueAt(raw: Raw, path: readonly PropertyKey[]): unknown {
+  let node: unknown = raw;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, ctx: IssueContext): string {
@@ -251,5 +264,6 @@ function describeIssue(issue: z.core.$ZodIssue, ctx: IssueContext): string {
   const where = envName ? `env ${envName}` : position(ctx.label, ctx.doc, ctx.lines, path);
   const message = issue.message.replace(/^Invalid input: /, '');
   const subject = dotted === '' ? '(top level)' : dotted;
-  return `${where}: ${subject}: got ${showValue(issue.input, path)}, ${message}`;
+  const shown = showValue(valueAt(ctx.raw, path), path);
+  return `${where}: ${subject}: ${shown === undefined ? '' : `got ${shown}, `}${message}`;
 }

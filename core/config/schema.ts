@@ -69,10 +69,17 @@ const identifier = z
 
 const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' });
 
+/** Credentials in a URL would be printed and logged with it: they belong in their own keys. */
+const hasCredentials = (value: string) => URL.canParse(value) && new URL(value).username !== '';
+
 const httpUrl = z
   .string({ error: 'expected an http:// or https:// URL' })
   .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
     error: 'expected an http:// or https:// URL',
+  })
+  .refine((value) => !hasCredentials(value), {
+    error:
+      'expected a URL without user or password (use clickhouse.username and clickhouse.password)',
   });
 
 const natsUrls = z
@@ -84,7 +91,11 @@ const natsUrls = z
         .map((part) => part.trim())
         .every((part) => /^(nats|tls|ws|wss):\/\/[^/]/.test(part) && URL.canParse(part)),
     { error: 'expected a NATS URL like nats://host:4222 (several separated by commas)' },
-  );
+  )
+  .refine((value) => !value.split(',').some((part) => hasCredentials(part.trim())), {
+    error:
+      'expected URLs without user or password (use nats.user and nats.password, or nats.token)',
+  });
 
 const streamLimits = (maxAge: string, maxBytes: string) =>
   z

@@ -23,7 +23,7 @@ export class Secret {
 
 /** Removes the user and password from a URL, for logs and error messages. */
 export function redactUrl(url: string): string {
-  if (!url.includes('@')) return url;
+  if (!url.includes('@') || !url.includes('://')) return url;
   try {
     const parsed = new URL(url);
     if (parsed.username === '' && parsed.password === '') return url;

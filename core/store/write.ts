@@ -1,6 +1,7 @@
 // The typed write API: sample and log batches into ClickHouse, each batch one insert, with an
 // optional deduplication token so a batch written twice is stored once.
 
+import { randomUUID } from 'node:crypto';
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Severity } from '../conventions.ts';
 import { storeError, type Store } from './store.ts';
@@ -40,25 +41,23 @@ export interface WriteOptions {
  * numbers so the common case costs nothing.
  */
 function floatField(value: number): number | string {
-  if (Number.isFinite(value)) return value;
+  // Anything but a number goes as it is, for ClickHouse to refuse, rather than become -inf.
+  if (typeof value !== 'number' || Number.isFinite(value)) return value;
   if (Number.isNaN(value)) return 'nan';
   return value > 0 ? 'inf' : '-inf';
 }
 
 function insertSettings(options: WriteOptions): ClickHouseSettings {
-  const settings: ClickHouseSettings = {
+  return {
     input_format_json_read_numbers_as_strings: 1,
-    // Without a token, two different batches can aggregate into equal rollup blocks, and
-    // content-hash deduplication would drop the second: deduplicate by token only.
-    insert_deduplicate: 0,
-  };
-  if (options.dedupToken !== undefined) {
-    settings.insert_deduplicate = 1;
-    settings.insert_deduplication_token = options.dedupToken;
+    insert_deduplicate: 1,
+    // Without a token of the caller's, a fresh one: two different batches can aggregate into
+    // equal rollup blocks, and content-hash deduplication would drop the second. (A setting
+    // cannot turn that off on every ClickHouse version; a unique token can.)
+    insert_deduplication_token: options.dedupToken ?? `once-${randomUUID()}`,
     // The rollups must not count a deduplicated block twice either.
-    settings.deduplicate_blocks_in_dependent_materialized_views = 1;
-  }
-  return settings;
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+  };
 }
 
 export async function writeSamples(
