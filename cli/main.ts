@@ -8,7 +8,7 @@ import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore } from '../core/store/store.ts';
-import { startHalo } from './up.ts';
+import { startHalo, type Running } from './up.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -31,8 +31,15 @@ function fail(err: unknown): never {
 async function up(command: Command): Promise<void> {
   const { config } = load(command);
   const logger = createLogger({ level: config.log.level });
-  const running = await startHalo(config, logger);
+  // Set once start-up is done; the signal handlers below need it before then.
+  const state: { running?: Running } = {};
   let stopping = false;
+  const stop = async () => {
+    await state.running?.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  // Installed before start: a signal during start-up stops what has started, then exits.
   const shutdown = (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now');
@@ -40,16 +47,12 @@ async function up(command: Command): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'stopping');
-    running.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => fail(err),
-    );
+    if (state.running) stop().catch(fail);
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  state.running = await startHalo(config, logger);
+  if (stopping) await stop();
 }
 
 async function runMigrate(command: Command): Promise<void> {

@@ -29,6 +29,7 @@ export async function startHalo(config: HaloConfig, logger: Logger): Promise<Run
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
   let store: Store | undefined;
   let nats: NatsConnection | undefined;
+  let started = false;
 
   const stopAll = async () => {
     for (const { what, stop } of stops.reverse()) {
@@ -48,6 +49,8 @@ export async function startHalo(config: HaloConfig, logger: Logger): Promise<Run
       createHealthApp({
         registry,
         checks: () => ({
+          // Schema migrated and streams in place: before that, nothing may rely on us.
+          started: async () => started,
           store: async () => (store ? store.ping() : false),
           bus: async () => {
             if (!nats || nats.isClosed()) return false;
@@ -64,7 +67,6 @@ export async function startHalo(config: HaloConfig, logger: Logger): Promise<Run
     store = await openStore({ config, logger });
     const openedStore = store;
     stops.push({ what: 'store', stop: () => openedStore.close() });
-    await migrate(store, config, logger);
 
     let localNats: LocalNats | undefined;
     let servers: string[] | undefined;
@@ -88,8 +90,11 @@ export async function startHalo(config: HaloConfig, logger: Logger): Promise<Run
         if (!connected.isClosed()) await connected.drain();
       },
     });
+    // Schema and streams last: a bus that refuses us should leave nothing half-made.
+    await migrate(store, config, logger);
     await ensureStreams(nats, config, logger);
 
+    started = true;
     log.info(
       { http: http.url, store: store.location, nats: servers?.[0] ?? 'configured servers' },
       'halo is up',

@@ -3,7 +3,15 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import {
+  createClient,
+  type ClickHouseClient,
+  type ClickHouseSettings,
+  type ErrorLogParams,
+  type Logger as ClientLogger,
+  type LogParams,
+  type WarnLogParams,
+} from '@clickhouse/client';
 import { TABLES, type TableKey } from '../conventions.ts';
 import type { HaloConfig } from '../config/schema.ts';
 import { redactUrl } from '../config/secret.ts';
@@ -35,6 +43,30 @@ const BASE_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 1,
   date_time_input_format: 'best_effort',
 };
+
+/**
+ * Routes the client's own log lines into ours. Its errors reach the caller as exceptions (and
+ * are reported there), so here they are debug lines; arguments are left out: they may hold queries.
+ */
+function clientLoggerClass(log: Logger): new () => ClientLogger {
+  return class implements ClientLogger {
+    trace(p: LogParams) {
+      log.trace({ client: p.module }, p.message);
+    }
+    debug(p: LogParams) {
+      log.debug({ client: p.module }, p.message);
+    }
+    info(p: LogParams) {
+      log.debug({ client: p.module }, p.message);
+    }
+    warn(p: WarnLogParams) {
+      log.warn({ client: p.module, err: p.err ? errorMessage(p.err) : undefined }, p.message);
+    }
+    error(p: ErrorLogParams) {
+      log.debug({ client: p.module, err: errorMessage(p.err) }, p.message);
+    }
+  };
+}
 
 export interface OpenStoreOptions {
   config: HaloConfig;
@@ -77,6 +109,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       client = createClient({
         connection: createChdbConnection({ path: location }),
         clickhouse_settings: BASE_SETTINGS,
+        log: { LoggerClass: clientLoggerClass(log) },
       } as Parameters<typeof createClient>[0]);
     } catch (err) {
       lock.release();
@@ -92,6 +125,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       request_timeout: ch.request_timeout.ms,
       clickhouse_settings: BASE_SETTINGS,
       application: 'halo',
+      log: { LoggerClass: clientLoggerClass(log) },
     });
   }
 

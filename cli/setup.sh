@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Prepares a Debian/Ubuntu machine for Halo: nats-server from apt when missing, npm packages when stale.
+# Run by `npm start` and `npm test` (prestart/pretest) and by .ci/run; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+command -v nats-server >/dev/null 2>&1 || need_packages+=(nats-server)
+
+if [ ${#need_packages[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "halo setup: please install ${need_packages[*]} (macOS: brew install ${need_packages[*]})" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+      echo "halo setup: run as root, or install ${need_packages[*]} with apt-get" >&2
+      exit 1
+    fi
+  fi
+  echo "halo setup: installing ${need_packages[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "halo setup: installing npm packages (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

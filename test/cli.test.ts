@@ -1,0 +1,256 @@
+// The `halo` command as a user runs it: up on embedded defaults, clean stop, and one-line
+// errors with a non-zero exit for each bad start.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/ports.ts';
+import { startNatsServer } from './helpers/nats.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const bin = join(import.meta.dirname, '..', 'cli', 'bin.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const key of Object.keys(env)) {
+    if (
+      (key.startsWith('HALO_') || key === 'NATS_URL' || key.startsWith('CLICKHOUSE_')) &&
+      !(key in extra)
+    )
+      delete env[key];
+  }
+  return env;
+}
+
+function halo(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    env: baseEnv(env),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await check().catch(() => false)) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`not ready within ${timeoutMs} ms`);
+}
+
+/** The lines a person reads: the JSON log lines before them are for machines. */
+function errorLines(stderr: string): string[] {
+  const lines = stderr.trim().split('\n');
+  const plain = lines.filter((line) => !line.startsWith('{'));
+  expect(
+    lines.filter((line) => line.startsWith('{')).every((line) => JSON.parse(line) as unknown),
+  ).toBe(true);
+  return plain;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('halo up on embedded defaults', () => {
+  it('answers /healthz and /readyz within 30 s and stops on SIGINT within 10 s, leaving no process', async () => {
+    const cwd = tempDir();
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, 'up'], {
+      cwd,
+      env: baseEnv({ HALO_HTTP_PORT: String(port) }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({
+      ready: true,
+      checks: { started: 'ok', store: 'ok', bus: 'ok' },
+    });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('halo_process_cpu_user_seconds_total{role="up"}');
+
+    const natsPid = Number(readFileSync(join(cwd, 'data', 'nats', 'nats-server.pid'), 'utf8'));
+    expect(alive(natsPid)).toBe(true);
+    expect(existsSync(join(cwd, 'data', 'clickhouse.lock'))).toBe(true);
+
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    const stopAt = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(Date.now() - stopAt).toBeLessThan(10_000);
+    expect(code).toBe(0);
+    expect(alive(natsPid)).toBe(false);
+    expect(existsSync(join(cwd, 'data', 'clickhouse.lock'))).toBe(false);
+    expect(stderr).toContain('"msg":"halo is up"');
+    expect(stderr).toContain('"msg":"stopped"');
+  });
+
+  it('a second halo up on the same data dir is refused with the pid of the first', async () => {
+    const cwd = tempDir();
+    const port = await freePort();
+    const first = spawn(process.execPath, [bin, 'up'], {
+      cwd,
+      env: baseEnv({ HALO_HTTP_PORT: String(port) }),
+      stdio: 'ignore',
+    });
+    children.push(first);
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+      30_000,
+    );
+    const second = halo(['up'], cwd, { HALO_HTTP_PORT: String(await freePort()) });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(
+      new RegExp(`^halo: embedded ClickHouse directory .* is in use by process ${first.pid} `),
+    );
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('a bad start is one line and a non-zero exit, with nothing left behind', () => {
+  it('a broken config file exits 2 naming the file and key', () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'halo.yaml'), 'http:\n  prot: 80\n');
+    const result = halo(['up'], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'halo: halo.yaml:2: http.prot: unknown key (did you mean "port"?)\n',
+    );
+    expect(existsSync(join(cwd, 'data'))).toBe(false);
+  });
+
+  it('a port in use', async () => {
+    const cwd = tempDir();
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
+    try {
+      const result = halo(['up'], cwd, { HALO_HTTP_PORT: String(port) });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `halo: http: port ${port} on 127.0.0.1 is already in use (set http.port or HALO_HTTP_PORT)\n`,
+      );
+      expect(existsSync(join(cwd, 'data'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a data dir that cannot be created', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'a-file'), '');
+    const result = halo(['up'], cwd, {
+      HALO_DATA_DIR: join(cwd, 'a-file', 'data'),
+      HALO_HTTP_PORT: String(await freePort()),
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^halo: data dir .*a-file\/data is not writable: ENOTDIR/);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('an unreachable ClickHouse server', async () => {
+    const cwd = tempDir();
+    const chPort = await freePort();
+    const result = halo(['up'], cwd, {
+      HALO_CLICKHOUSE_URL: `http://127.0.0.1:${chPort}`,
+      HALO_CLICKHOUSE_PASSWORD: 'Ch-s3cret',
+      HALO_HTTP_PORT: String(await freePort()),
+    });
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual([
+      `halo: ClickHouse at http://127.0.0.1:${chPort} is unreachable: connect ECONNREFUSED 127.0.0.1:${chPort}`,
+    ]);
+    expect(result.stderr).not.toContain('Ch-s3cret');
+  });
+
+  it('NATS refusing the credentials, and the embedded store is released', async () => {
+    const nats = await startNatsServer(['--user', 'halo', '--pass', 'Right-s3cret']);
+    try {
+      const cwd = tempDir();
+      const result = halo(['up'], cwd, {
+        HALO_NATS_URL: nats.url,
+        HALO_NATS_USER: 'halo',
+        HALO_NATS_PASSWORD: 'Wrong-s3cret',
+        HALO_HTTP_PORT: String(await freePort()),
+      });
+      expect(result.code).toBe(1);
+      expect(errorLines(result.stderr)).toEqual([
+        `halo: nats at ${nats.url} refused the credentials (authorization violation)`,
+      ]);
+      expect(existsSync(join(cwd, 'data', 'clickhouse.lock'))).toBe(false);
+    } finally {
+      await nats.stop();
+    }
+  });
+
+  it('nats-server not installed says how to install it', async () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, 'bin'));
+    writeFileSync(
+      join(cwd, 'halo.yaml'),
+      'nats:\n  local:\n    binary: /nonexistent/nats-server\n',
+    );
+    const result = halo(['up'], cwd, { HALO_HTTP_PORT: String(await freePort()) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'halo: /nonexistent/nats-server is not installed: install it with `apt-get install nats-server`',
+    );
+  });
+});
+
+describe('halo config check, migrate and version', () => {
+  it('config check prints the effective config with secrets masked', () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'pw'), 'file-s3cret\n');
+    writeFileSync(
+      join(cwd, 'halo.yaml'),
+      'clickhouse:\n  password_file: ./pw\nnats:\n  token: yaml-s3cret\n',
+    );
+    const result = halo(['config', 'check'], cwd, { HALO_HTTP_PORT: '9000' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`# config OK: ${join(cwd, 'halo.yaml')}`);
+    expect(result.stdout).toContain('# http.port from env HALO_HTTP_PORT');
+    expect(result.stdout).toMatch(/password: <secret>/);
+    expect(result.stdout).toMatch(/token: <secret>/);
+    expect(result.stdout).toContain('port: 9000');
+    expect(result.stdout + result.stderr).not.toMatch(/s3cret/);
+  });
+
+  it('migrate applies the schema once, then finds it up to date', () => {
+    const cwd = tempDir();
+    expect(halo(['migrate'], cwd).stdout).toBe('migrations applied: 1, 2, 3, 4\n');
+    expect(halo(['migrate'], cwd).stdout).toBe('migrations applied: none (schema up to date)\n');
+  });
+
+  it('version prints the package version', () => {
+    const pkg = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
+    ) as { version: string };
+    expect(halo(['version'], tempDir()).stdout).toBe(
+      `halo ${pkg.version} (node ${process.version})\n`,
+    );
+  });
+});
