@@ -25,6 +25,7 @@ if [ ${#need_packages[@]} -gt 0 ]; then
 fi
 
 # npm ci when node_modules is missing or older than the lock file.
+node cli/lock-platforms.mjs
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "halo setup: installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
