@@ -180,3 +180,38 @@ describe('the local nats-server', () => {
     expect(() => process.kill(second.pid, 0)).toThrow();
   });
 });
+
+describe('the local nats-server when Halo is killed outright', () => {
+  it('stops with its parent (parent-death signal)', async () => {
+    const dir = tempDir();
+    const script = `
+      import { startLocalNats } from ${JSON.stringify(new URL('../core/bus/local-server.ts', import.meta.url).pathname)};
+      import { silentLogger } from ${JSON.stringify(new URL('../core/logger.ts', import.meta.url).pathname)};
+      const s = await startLocalNats({ dir: ${JSON.stringify(dir)}, binary: 'nats-server', address: '127.0.0.1', port: 0, logger: silentLogger() });
+      process.stdout.write(String(s.pid) + '\\n');
+      setInterval(() => undefined, 1000);
+    `;
+    const { spawn } = await import('node:child_process');
+    const parent = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const natsPid = await new Promise<number>((resolve) =>
+      parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+    );
+    expect(() => process.kill(natsPid, 0)).not.toThrow();
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    let alive = true;
+    while (alive && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      try {
+        process.kill(natsPid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+  });
+});

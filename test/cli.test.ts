@@ -121,6 +121,9 @@ describe('halo up on embedded defaults', () => {
       30_000,
     );
     const second = halo(['up'], cwd, { HALO_HTTP_PORT: String(await freePort()) });
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    first.kill('SIGINT');
+    await exited;
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(
       new RegExp(`^halo: embedded ClickHouse directory .* is in use by process ${first.pid} `),

@@ -2,8 +2,8 @@
 // starts it, waits until it accepts clients, and stops it on exit.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { StartupError, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -30,6 +30,32 @@ export interface LocalNats {
 export const INSTALL_HINT =
   'install it with `apt-get install nats-server` (Debian/Ubuntu) or `brew install nats-server` (macOS), ' +
   'or set nats.url (HALO_NATS_URL) to use a running server';
+
+/** The executable a command name resolves to on PATH, or undefined. */
+function findExecutable(binary: string): string | undefined {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, binary));
+  return candidates.find((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * On Linux the server is started through setpriv with a parent-death signal, so that it stops
+ * even when Halo is killed outright (SIGKILL, OOM). setpriv execs the server: the pid stays.
+ */
+function launcher(binary: string, args: string[]): [string, string[]] {
+  if (process.platform === 'linux' && existsSync('/usr/bin/setpriv')) {
+    return ['/usr/bin/setpriv', ['--pdeathsig', 'TERM', '--', binary, ...args]];
+  }
+  return [binary, args];
+}
 
 function isOurOrphan(pid: number, storeDir: string): boolean {
   try {
@@ -80,6 +106,10 @@ export async function startLocalNats(options: LocalNatsOptions): Promise<LocalNa
     throw new StartupError(`cannot create ${storeDir}: ${errorMessage(err)}`, { cause: err });
   }
   await stopOrphan(pidFile, storeDir, log);
+  const binary = findExecutable(options.binary);
+  if (binary === undefined) {
+    throw new StartupError(`${options.binary} is not installed: ${INSTALL_HINT}`);
+  }
 
   const args = [
     '-js',
@@ -97,7 +127,8 @@ export async function startLocalNats(options: LocalNatsOptions): Promise<LocalNa
   ];
   let child: ChildProcess;
   try {
-    child = spawn(options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, commandArgs] = launcher(binary, args);
+    child = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     throw new StartupError(`cannot start ${options.binary}: ${errorMessage(err)}`, { cause: err });
   }
