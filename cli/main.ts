@@ -1,6 +1,5 @@
 // The `halo` command line: up, migrate, config check, version. Errors print one line and exit non-zero.
 
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig, type LoadedConfig } from '../core/config/load.ts';
@@ -8,11 +7,8 @@ import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore } from '../core/store/store.ts';
+import { VERSION } from '../core/version.ts';
 import { startHalo, type Running } from './up.ts';
-
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
 
 function load(command: Command): LoadedConfig {
   const { config } = command.optsWithGlobals<{ config?: string }>();
@@ -113,7 +109,7 @@ export function buildProgram(): Command {
     .command('version')
     .description('print the version of halo')
     .action(() => {
-      process.stdout.write(`halo ${pkg.version} (node ${process.version})\n`);
+      process.stdout.write(`halo ${VERSION} (node ${process.version})\n`);
     });
 
   return program;

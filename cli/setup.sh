@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_packages=()
 command -v nats-server >/dev/null 2>&1 || need_packages+=(nats-server)
+# The tests make TLS certificates with openssl.
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -11,7 +11,7 @@ import type { HaloConfig } from '../core/config/schema.ts';
 import { createHealthApp } from '../core/http/health.ts';
 import { serveHttp, type HttpServer } from '../core/http/serve.ts';
 import type { Logger } from '../core/logger.ts';
-import { createRegistry } from '../core/metrics.ts';
+import { createRegistry, registerChecks } from '../core/metrics.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 
@@ -43,23 +43,19 @@ export async function startHalo(config: HaloConfig, logger: Logger): Promise<Run
   };
 
   try {
+    const checks = () => ({
+      // Schema migrated and streams in place: before that, nothing may rely on us.
+      started: async () => started,
+      store: async () => (store ? store.ping() : false),
+      bus: async () => {
+        if (!nats || nats.isClosed()) return false;
+        await nats.flush();
+        return true;
+      },
+    });
+    registerChecks(registry, checks);
     const app = new Hono();
-    app.route(
-      '/',
-      createHealthApp({
-        registry,
-        checks: () => ({
-          // Schema migrated and streams in place: before that, nothing may rely on us.
-          started: async () => started,
-          store: async () => (store ? store.ping() : false),
-          bus: async () => {
-            if (!nats || nats.isClosed()) return false;
-            await nats.flush();
-            return true;
-          },
-        }),
-      }),
-    );
+    app.route('/', createHealthApp({ registry, checks }));
     // The port first: if it is taken, nothing else has been created yet.
     const http = await serveHttp(app, config.http.address, config.http.port);
     stops.push({ what: 'http', stop: () => http.close() });

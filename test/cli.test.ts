@@ -88,6 +88,10 @@ describe('halo up on embedded defaults', () => {
     });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('halo_process_cpu_user_seconds_total{role="up"}');
+    expect(metrics).toMatch(/^halo_build_info\{version="[^"]+",node="v\d+[^"]*",role="up"\} 1$/m);
+    for (const check of ['started', 'store', 'bus']) {
+      expect(metrics).toContain(`halo_check_up{check="${check}",role="up"} 1`);
+    }
 
     const natsPid = Number(readFileSync(join(cwd, 'data', 'nats', 'nats-server.pid'), 'utf8'));
     expect(alive(natsPid)).toBe(true);
