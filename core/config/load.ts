@@ -61,19 +61,20 @@ function defaultFile(cwd: string): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
+/** Why a file could not be read, in words. */
+function fileProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  return errorMessage(err);
+}
+
 function readYaml(file: string, label: string): { raw: Raw; doc: Document; lines: LineCounter } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : errorMessage(err);
-    throw new ConfigError(`${label}: cannot read config file: ${why}`, { cause: err });
+    throw new ConfigError(`${label}: cannot read config file: ${fileProblem(err)}`, { cause: err });
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -111,16 +112,12 @@ function readSecretFile(file: string, where: string): Secret {
     if (text === '') throw new Error('the file is empty');
     return new Secret(text);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : errorMessage(err);
-    throw new ConfigError(`${where}: cannot read secret file ${JSON.stringify(file)}: ${why}`, {
-      cause: err,
-    });
+    throw new ConfigError(
+      `${where}: cannot read secret file ${JSON.stringify(file)}: ${fileProblem(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -60,31 +60,43 @@ function insertSettings(options: WriteOptions): ClickHouseSettings {
   };
 }
 
+/** One batch, one insert: either all rows are stored or the error says which batch failed. */
+async function insertBatch(
+  store: Store,
+  table: 'samples' | 'logs',
+  what: string,
+  values: Array<Record<string, unknown>>,
+  options: WriteOptions,
+): Promise<void> {
+  if (values.length === 0) return;
+  try {
+    await store.client.insert({
+      table: store.table(table),
+      columns: Object.keys(values[0]!) as [string, ...string[]],
+      values,
+      format: 'JSONEachRow',
+      clickhouse_settings: insertSettings(options),
+    });
+  } catch (err) {
+    throw storeError(`write ${values.length} ${what}`, err);
+  }
+}
+
 export async function writeSamples(
   store: Store,
   rows: readonly SampleRow[],
   options: WriteOptions = {},
 ): Promise<void> {
-  if (rows.length === 0) return;
-  try {
-    await store.client.insert({
-      table: store.table('samples'),
-      columns: ['name', 'tier', 'host', 'service', 'labels', 'ts', 'value'],
-      values: rows.map((row) => ({
-        name: row.name,
-        tier: row.tier,
-        host: row.host,
-        service: row.service,
-        labels: row.labels,
-        ts: row.ts,
-        value: floatField(row.value),
-      })),
-      format: 'JSONEachRow',
-      clickhouse_settings: insertSettings(options),
-    });
-  } catch (err) {
-    throw storeError(`write ${rows.length} samples`, err);
-  }
+  const values = rows.map((row) => ({
+    name: row.name,
+    tier: row.tier,
+    host: row.host,
+    service: row.service,
+    labels: row.labels,
+    ts: row.ts,
+    value: floatField(row.value),
+  }));
+  await insertBatch(store, 'samples', 'samples', values, options);
 }
 
 export async function writeLogs(
@@ -92,25 +104,15 @@ export async function writeLogs(
   rows: readonly LogRow[],
   options: WriteOptions = {},
 ): Promise<void> {
-  if (rows.length === 0) return;
-  try {
-    await store.client.insert({
-      table: store.table('logs'),
-      columns: ['ts', 'tier', 'host', 'service', 'severity', 'body', 'attributes', 'trace_id'],
-      values: rows.map((row) => ({
-        ts: row.ts,
-        tier: row.tier,
-        host: row.host,
-        service: row.service,
-        severity: row.severity,
-        body: row.body,
-        attributes: row.attributes,
-        trace_id: row.traceId ?? '',
-      })),
-      format: 'JSONEachRow',
-      clickhouse_settings: insertSettings(options),
-    });
-  } catch (err) {
-    throw storeError(`write ${rows.length} log lines`, err);
-  }
+  const values = rows.map((row) => ({
+    ts: row.ts,
+    tier: row.tier,
+    host: row.host,
+    service: row.service,
+    severity: row.severity,
+    body: row.body,
+    attributes: row.attributes,
+    trace_id: row.traceId ?? '',
+  }));
+  await insertBatch(store, 'logs', 'log lines', values, options);
 }
