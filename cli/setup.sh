@@ -6,8 +6,14 @@ cd "$(dirname "$0")/.."
 
 need_packages=()
 command -v nats-server >/dev/null 2>&1 || need_packages+=(nats-server)
-# The tests make TLS certificates with openssl.
+# The tests make TLS certificates with openssl, and run the agent against the real servers of
+# each tier.
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+command -v haproxy >/dev/null 2>&1 || need_packages+=(haproxy)
+command -v nginx >/dev/null 2>&1 || need_packages+=(nginx)
+command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
+command -v prometheus-node-exporter >/dev/null 2>&1 || need_packages+=(prometheus-node-exporter)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_packages+=(postgresql)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -6,7 +6,8 @@ import { parseByteSize, parseDuration } from '../units.ts';
 import { Secret } from './secret.ts';
 import { ByteSize, Duration } from './types.ts';
 
-const duration = (fallback: string, min?: { ms: number; text: string }) =>
+/** A duration key with a default, parsed to a Duration; min bounds it from below. */
+export const duration = (fallback: string, min?: { ms: number; text: string }) =>
   z
     .union([z.string(), z.instanceof(Duration)], {
       error: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
@@ -30,7 +31,8 @@ const duration = (fallback: string, min?: { ms: number; text: string }) =>
       return new Duration(ms, value);
     });
 
-const byteSize = (fallback: string) =>
+/** A byte-size key with a default, parsed to a ByteSize. */
+export const byteSize = (fallback: string) =>
   z
     .union([z.string(), z.number()], { error: 'expected a size like "512MiB" or "1GB"' })
     .default(fallback)
@@ -47,13 +49,14 @@ const byteSize = (fallback: string) =>
       return new ByteSize(bytes, String(value));
     });
 
-const secret = () =>
+/** An optional secret key: a Secret that prints as <secret>. */
+export const secret = () =>
   z
     .union([z.string().min(1), z.instanceof(Secret)], { error: 'expected a non-empty string' })
     .transform((value) => (value instanceof Secret ? value : new Secret(value)))
     .optional();
 
-const port = (fallback: number) =>
+export const port = (fallback: number) =>
   z
     .number({ error: 'expected a port number from 0 to 65535' })
     .int({ error: 'expected a port number from 0 to 65535' })
