@@ -131,6 +131,28 @@ function timestamp(value: unknown, where: string, now: number, limits: BatchLimi
   return value;
 }
 
+/** Why a metric name and label set would be refused by the ingester, or undefined when fine. */
+export function checkSeries(
+  name: string,
+  labels: Record<string, string>,
+  limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+): string | undefined {
+  if (name.length > limits.maxNameLength || !NAME_RE.test(name))
+    return `invalid metric name ${JSON.stringify(name.slice(0, 64))}`;
+  const keys = Object.keys(labels);
+  if (keys.length > limits.maxLabels) return `${keys.length} labels, more than ${limits.maxLabels}`;
+  for (const key of keys) {
+    if (!LABEL_RE.test(key) || key.length > limits.maxLabelNameLength)
+      return `invalid label name ${JSON.stringify(key.slice(0, 64))}`;
+    if (RESERVED_LABELS.has(key)) return `label ${key} is reserved`;
+    const value = labels[key];
+    if (typeof value !== 'string') return `label ${key} is not a string`;
+    if (value.length > limits.maxLabelValueLength)
+      return `label ${key} is longer than ${limits.maxLabelValueLength} characters`;
+  }
+  return undefined;
+}
+
 function validateMetrics(batch: Record<string, unknown>, now: number, limits: BatchLimits): void {
   if (!Array.isArray(batch['series'])) fail('series: expected an array');
   batch['series'].forEach((series: unknown, i: number) => {

@@ -12,15 +12,17 @@ import { allowedKeys, closest } from './shape.ts';
 
 export const DEFAULT_CONFIG_FILE = 'halo.yaml';
 
-export interface LoadConfigOptions {
+export interface LoadConfigOptions<S extends z.ZodType = typeof configSchema> {
+  /** The schema to validate with: the core one, or one made by extendConfigSchema. */
+  schema?: S;
   /** A config file that must exist; without it `halo.yaml` in `cwd` is read when present. */
   path?: string;
   env?: Record<string, string | undefined>;
   cwd?: string;
 }
 
-export interface LoadedConfig {
-  config: HaloConfig;
+export interface LoadedConfig<C = HaloConfig> {
+  config: C;
   /** The file read, if any. */
   file: string | undefined;
   /** Environment variables that set a key, by dotted key path. */
@@ -29,7 +31,10 @@ export interface LoadedConfig {
 
 type Raw = Record<string, unknown>;
 
-export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+export function loadConfig<S extends z.ZodType<HaloConfig, unknown> = typeof configSchema>(
+  options: LoadConfigOptions<S> = {},
+): LoadedConfig<z.output<S>> {
+  const schema = (options.schema ?? configSchema) as S;
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const file = options.path !== undefined ? resolve(cwd, options.path) : defaultFile(cwd);
@@ -44,10 +49,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   const fromEnv = applyEnv(raw, env);
 
-  const result = configSchema.safeParse(raw, { reportInput: true });
+  const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     const messages = result.error.issues.map((issue) =>
-      describeIssue(issue, { raw, label, doc, lines, fromEnv }),
+      describeIssue(issue, { schema, raw, label, doc, lines, fromEnv }),
     );
     throw new ConfigError(messages.join('\n'));
   }
@@ -185,6 +190,7 @@ function applyEnv(raw: Raw, env: Record<string, string | undefined>): Record<str
 }
 
 interface IssueContext {
+  schema: z.ZodType;
   raw: Raw;
   label: string;
   doc: Document | undefined;
@@ -245,12 +251,14 @@ function describeIssue(issue: z.core.$ZodIssue, ctx: IssueContext): string {
     return issue.keys
       .map((key) => {
         const keyPath = [...path, key];
-        const allowed = allowedKeys(path);
+        const allowed = allowedKeys(path, ctx.schema);
         const hint = closest(key, allowed);
         const expected = hint
-          ? `did you mean "${hint}"?`
-          : `expected one of: ${allowed.join(', ')}`;
-        return `${position(ctx.label, ctx.doc, ctx.lines, keyPath)}: ${keyPath.join('.')}: unknown key (${expected})`;
+          ? ` (did you mean "${hint}"?)`
+          : allowed.length > 0
+            ? ` (expected one of: ${allowed.join(', ')})`
+            : '';
+        return `${position(ctx.label, ctx.doc, ctx.lines, keyPath)}: ${keyPath.join('.')}: unknown key${expected}`;
       })
       .join('\n');
   }

@@ -6,30 +6,43 @@ import { parseByteSize, parseDuration } from '../units.ts';
 import { Secret } from './secret.ts';
 import { ByteSize, Duration } from './types.ts';
 
+function parseDurationValue(
+  value: string | Duration,
+  ctx: z.RefinementCtx,
+  min?: { ms: number; text: string },
+): Duration {
+  if (value instanceof Duration) return value;
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
+      input: value,
+    });
+    return z.NEVER;
+  }
+  if (min && ms < min.ms) {
+    ctx.addIssue({ code: 'custom', message: `expected at least ${min.text}`, input: value });
+    return z.NEVER;
+  }
+  return new Duration(ms, value);
+}
+
+const durationInput = z.union([z.string(), z.instanceof(Duration)], {
+  error: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
+});
+
 /** A duration key with a default, parsed to a Duration; min bounds it from below. */
 export const duration = (fallback: string, min?: { ms: number; text: string }) =>
-  z
-    .union([z.string(), z.instanceof(Duration)], {
-      error: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
-    })
-    .default(fallback)
-    .transform((value, ctx) => {
-      if (value instanceof Duration) return value;
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'expected a duration like "30s", "5m", "1h30m" or "7d"',
-          input: value,
-        });
-        return z.NEVER;
-      }
-      if (min && ms < min.ms) {
-        ctx.addIssue({ code: 'custom', message: `expected at least ${min.text}`, input: value });
-        return z.NEVER;
-      }
-      return new Duration(ms, value);
-    });
+  durationInput.default(fallback).transform((value, ctx) => parseDurationValue(value, ctx, min));
+
+/** A duration key without a default: undefined when absent. */
+export const optionalDuration = (min?: { ms: number; text: string }) =>
+  durationInput
+    .optional()
+    .transform((value, ctx) =>
+      value === undefined ? undefined : parseDurationValue(value, ctx, min),
+    );
 
 /** A byte-size key with a default, parsed to a ByteSize. */
 export const byteSize = (fallback: string) =>
@@ -110,127 +123,137 @@ const streamLimits = (maxAge: string, maxBytes: string) =>
 
 const retention = (fallback: string) => duration(fallback, { ms: 3_600_000, text: '1h' });
 
-export const configSchema = z
-  .strictObject({
-    data_dir: path.default('./data'),
-    log: z
-      .strictObject({
-        level: z
-          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
-            error: 'expected one of trace, debug, info, warn, error, fatal, silent',
-          })
-          .default('info'),
-      })
-      .prefault({}),
-    http: z
-      .strictObject({
-        address: z.string({ error: 'expected an IP address or host name' }).default('127.0.0.1'),
-        port: port(8750),
-      })
-      .prefault({}),
-    clickhouse: z
-      .strictObject({
-        url: httpUrl.optional(),
-        username: z.string({ error: 'expected a user name' }).default('default'),
-        password: secret(),
-        database: identifier.default('halo'),
-        cluster: identifier.optional(),
-        request_timeout: duration('30s', { ms: 1000, text: '1s' }),
-        retention: z
-          .strictObject({
-            samples: retention('30d'),
-            rollups_1m: retention('90d'),
-            rollups_1h: retention('730d'),
-            logs: retention('14d'),
-            alerts: retention('365d'),
-            notifications: retention('90d'),
-            slo_evaluations: retention('400d'),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
-    nats: z
-      .strictObject({
-        url: natsUrls.optional(),
-        name: z.string({ error: 'expected a client name' }).default('halo'),
-        user: z.string({ error: 'expected a user name' }).min(1).optional(),
-        password: secret(),
-        token: secret(),
-        nkey_seed: secret(),
-        creds_file: path.optional(),
-        tls: z
-          .strictObject({
-            ca_file: path.optional(),
-            cert_file: path.optional(),
-            key_file: path.optional(),
-            handshake_first: z.boolean({ error: 'expected true or false' }).default(false),
-          })
-          .optional(),
-        connect_timeout: duration('5s', { ms: 100, text: '100ms' }),
-        local: z
-          .strictObject({
-            binary: path.default('nats-server'),
-            address: z.string({ error: 'expected an IP address' }).default('127.0.0.1'),
-            port: port(0),
-          })
-          .prefault({}),
-        streams: z
-          .strictObject({
-            replicas: z
-              .number({ error: 'expected 1, 3 or 5' })
-              .int({ error: 'expected 1, 3 or 5' })
-              .refine((n) => n === 1 || n === 3 || n === 5, { error: 'expected 1, 3 or 5' })
-              .default(1),
-            duplicate_window: duration('10m', { ms: 1000, text: '1s' }),
-            metrics: streamLimits('24h', '1GiB'),
-            logs: streamLimits('24h', '1GiB'),
-            dead_letters: streamLimits('7d', '256MiB'),
-          })
-          .prefault({})
-          .superRefine((streams, ctx) => {
-            for (const key of ['metrics', 'logs', 'dead_letters'] as const) {
-              if (streams.duplicate_window.ms > streams[key].max_age.ms) {
-                ctx.addIssue({
-                  code: 'custom',
-                  path: ['duplicate_window'],
-                  message: `expected at most ${key}.max_age (${streams[key].max_age.text})`,
-                  input: streams.duplicate_window.text,
-                });
-              }
+/** The keys every Halo process reads; roles add their own sections with extendConfigSchema. */
+export const coreShape = {
+  data_dir: path.default('./data'),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+          error: 'expected one of trace, debug, info, warn, error, fatal, silent',
+        })
+        .default('info'),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      address: z.string({ error: 'expected an IP address or host name' }).default('127.0.0.1'),
+      port: port(8750),
+    })
+    .prefault({}),
+  clickhouse: z
+    .strictObject({
+      url: httpUrl.optional(),
+      username: z.string({ error: 'expected a user name' }).default('default'),
+      password: secret(),
+      database: identifier.default('halo'),
+      cluster: identifier.optional(),
+      request_timeout: duration('30s', { ms: 1000, text: '1s' }),
+      retention: z
+        .strictObject({
+          samples: retention('30d'),
+          rollups_1m: retention('90d'),
+          rollups_1h: retention('730d'),
+          logs: retention('14d'),
+          alerts: retention('365d'),
+          notifications: retention('90d'),
+          slo_evaluations: retention('400d'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  nats: z
+    .strictObject({
+      url: natsUrls.optional(),
+      name: z.string({ error: 'expected a client name' }).default('halo'),
+      user: z.string({ error: 'expected a user name' }).min(1).optional(),
+      password: secret(),
+      token: secret(),
+      nkey_seed: secret(),
+      creds_file: path.optional(),
+      tls: z
+        .strictObject({
+          ca_file: path.optional(),
+          cert_file: path.optional(),
+          key_file: path.optional(),
+          handshake_first: z.boolean({ error: 'expected true or false' }).default(false),
+        })
+        .optional(),
+      connect_timeout: duration('5s', { ms: 100, text: '100ms' }),
+      local: z
+        .strictObject({
+          binary: path.default('nats-server'),
+          address: z.string({ error: 'expected an IP address' }).default('127.0.0.1'),
+          port: port(0),
+        })
+        .prefault({}),
+      streams: z
+        .strictObject({
+          replicas: z
+            .number({ error: 'expected 1, 3 or 5' })
+            .int({ error: 'expected 1, 3 or 5' })
+            .refine((n) => n === 1 || n === 3 || n === 5, { error: 'expected 1, 3 or 5' })
+            .default(1),
+          duplicate_window: duration('10m', { ms: 1000, text: '1s' }),
+          metrics: streamLimits('24h', '1GiB'),
+          logs: streamLimits('24h', '1GiB'),
+          dead_letters: streamLimits('7d', '256MiB'),
+        })
+        .prefault({})
+        .superRefine((streams, ctx) => {
+          for (const key of ['metrics', 'logs', 'dead_letters'] as const) {
+            if (streams.duplicate_window.ms > streams[key].max_age.ms) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['duplicate_window'],
+                message: `expected at most ${key}.max_age (${streams[key].max_age.text})`,
+                input: streams.duplicate_window.text,
+              });
             }
-          }),
-      })
-      .prefault({})
-      .superRefine((nats, ctx) => {
-        const methods = [
-          nats.user !== undefined || nats.password !== undefined ? 'user/password' : undefined,
-          nats.token !== undefined ? 'token' : undefined,
-          nats.nkey_seed !== undefined ? 'nkey_seed' : undefined,
-          nats.creds_file !== undefined ? 'creds_file' : undefined,
-        ].filter((m) => m !== undefined);
-        if (methods.length > 1) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `expected one way to authenticate, got ${methods.join(' and ')}`,
-          });
-        }
-        if ((nats.user === undefined) !== (nats.password === undefined)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [nats.user === undefined ? 'user' : 'password'],
-            message: 'expected user and password together',
-          });
-        }
-        if (nats.tls && (nats.tls.cert_file === undefined) !== (nats.tls.key_file === undefined)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['tls'],
-            message: 'expected cert_file and key_file together',
-          });
-        }
-      }),
-  })
-  .prefault({});
+          }
+        }),
+    })
+    .prefault({})
+    .superRefine((nats, ctx) => {
+      const methods = [
+        nats.user !== undefined || nats.password !== undefined ? 'user/password' : undefined,
+        nats.token !== undefined ? 'token' : undefined,
+        nats.nkey_seed !== undefined ? 'nkey_seed' : undefined,
+        nats.creds_file !== undefined ? 'creds_file' : undefined,
+      ].filter((m) => m !== undefined);
+      if (methods.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected one way to authenticate, got ${methods.join(' and ')}`,
+        });
+      }
+      if ((nats.user === undefined) !== (nats.password === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [nats.user === undefined ? 'user' : 'password'],
+          message: 'expected user and password together',
+        });
+      }
+      if (nats.tls && (nats.tls.cert_file === undefined) !== (nats.tls.key_file === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls'],
+          message: 'expected cert_file and key_file together',
+        });
+      }
+    }),
+};
+
+export const configSchema = z.strictObject(coreShape).prefault({});
+
+/** The core keys plus a role's sections, e.g. { agent: agentConfigSchema.optional() }. */
+export function extendConfigSchema<T extends z.ZodRawShape>(extra: T) {
+  // Every key of the extended shape has a default or is optional, as in the core one.
+  return z.strictObject({ ...coreShape, ...extra }).prefault({} as never);
+}
+
+/** Any schema built by extendConfigSchema (or the core one). */
+export type ConfigSchema = z.ZodType<HaloConfig, unknown>;
 
 export type HaloConfig = z.output<typeof configSchema>;
 

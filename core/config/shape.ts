@@ -16,17 +16,40 @@ function unwrap(schema: AnySchema): AnySchema {
   return current;
 }
 
-/** Keys the schema allows at a key path ([] for the top level). */
-export function allowedKeys(path: readonly string[]): string[] {
-  let node = unwrap(configSchema);
+/**
+ * Keys the schema allows at a key path ([] for the top level). Through a list, the path's
+ * index selects the element schema; for a union of objects (the agent's sources) the keys of
+ * all members are offered, which is enough for a "did you mean".
+ */
+export function allowedKeys(path: readonly string[], schema: AnySchema = configSchema): string[] {
+  let nodes: AnySchema[] = [unwrap(schema)];
   for (const key of path) {
-    const shape = (node as unknown as { shape?: Record<string, AnySchema> }).shape;
-    const next = shape?.[key];
-    if (!next) return [];
-    node = unwrap(next);
+    const next: AnySchema[] = [];
+    for (const node of nodes) {
+      const def = (node as unknown as { def: Record<string, unknown> }).def;
+      if (def['type'] === 'array' && /^\d+$/.test(key)) {
+        next.push(...expandUnion(unwrap(def['element'] as AnySchema)));
+        continue;
+      }
+      const shape = (node as unknown as { shape?: Record<string, AnySchema> }).shape;
+      const child = shape?.[key];
+      if (child) next.push(...expandUnion(unwrap(child)));
+    }
+    if (next.length === 0) return [];
+    nodes = next;
   }
-  const shape = (node as unknown as { shape?: Record<string, AnySchema> }).shape;
-  return shape ? Object.keys(shape) : [];
+  const keys = new Set<string>();
+  for (const node of nodes) {
+    const shape = (node as unknown as { shape?: Record<string, AnySchema> }).shape;
+    for (const key of Object.keys(shape ?? {})) keys.add(key);
+  }
+  return [...keys];
+}
+
+function expandUnion(node: AnySchema): AnySchema[] {
+  const def = (node as unknown as { def: Record<string, unknown> }).def;
+  if (def['type'] === 'union') return (def['options'] as AnySchema[]).map(unwrap);
+  return [node];
 }
 
 function editDistance(a: string, b: string): number {
