@@ -4,15 +4,50 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig, type LoadedConfig } from '../core/config/load.ts';
 import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
-import { createLogger } from '../core/logger.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore } from '../core/store/store.ts';
 import { VERSION } from '../core/version.ts';
-import { startHalo, type Running } from './up.ts';
+import { runAgentRole } from './agent.ts';
+import { haloConfigSchema, type FullConfig } from './config-schema.ts';
+import { startHalo } from './up.ts';
 
-function load(command: Command): LoadedConfig {
+function load(command: Command): LoadedConfig<FullConfig> {
   const { config } = command.optsWithGlobals<{ config?: string }>();
-  return loadConfig(config !== undefined ? { path: config } : {});
+  return loadConfig({
+    schema: haloConfigSchema,
+    ...(config !== undefined ? { path: config } : {}),
+  });
+}
+
+/** Runs a long-lived role until SIGINT or SIGTERM; a signal during start-up stops it too. */
+async function serve(
+  command: Command,
+  start: (config: FullConfig, logger: Logger) => Promise<() => Promise<void>>,
+): Promise<void> {
+  const { config } = load(command);
+  const logger = createLogger({ level: config.log.level });
+  // Set once start-up is done; the signal handlers below need it before then.
+  const state: { stop?: () => Promise<void> } = {};
+  let stopping = false;
+  const stop = async () => {
+    await state.stop?.();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    if (state.stop) stop().catch(fail);
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  state.stop = await start(config, logger);
+  if (stopping) await stop();
 }
 
 function fail(err: unknown): never {
@@ -22,33 +57,6 @@ function fail(err: unknown): never {
     process.stderr.write(`${err.stack}\n`);
   }
   process.exit(err instanceof ConfigError ? 2 : 1);
-}
-
-async function up(command: Command): Promise<void> {
-  const { config } = load(command);
-  const logger = createLogger({ level: config.log.level });
-  // Set once start-up is done; the signal handlers below need it before then.
-  const state: { running?: Running } = {};
-  let stopping = false;
-  const stop = async () => {
-    await state.running?.stop();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  // Installed before start: a signal during start-up stops what has started, then exits.
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    if (state.running) stop().catch(fail);
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  state.running = await startHalo(config, logger);
-  if (stopping) await stop();
 }
 
 async function runMigrate(command: Command): Promise<void> {
@@ -92,7 +100,16 @@ export function buildProgram(): Command {
     .description(
       'run every role in one process (embedded ClickHouse and a local nats-server by default)',
     )
-    .action((_opts, command: Command) => up(command));
+    .action((_opts, command: Command) =>
+      serve(command, async (config, logger) => (await startHalo(config, logger)).stop),
+    );
+
+  program
+    .command('agent')
+    .description(
+      'run the agent: collect this host and its tier servers, publish to NATS (spools while NATS is away)',
+    )
+    .action((_opts, command: Command) => serve(command, runAgentRole));
 
   program
     .command('migrate')

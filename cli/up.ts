@@ -7,13 +7,14 @@ import { Hono } from 'hono';
 import { connectBus } from '../core/bus/connect.ts';
 import { startLocalNats, type LocalNats } from '../core/bus/local-server.ts';
 import { ensureStreams } from '../core/bus/streams.ts';
-import type { HaloConfig } from '../core/config/schema.ts';
 import { createHealthApp } from '../core/http/health.ts';
 import { serveHttp, type HttpServer } from '../core/http/serve.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry, registerChecks } from '../core/metrics.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore, type Store } from '../core/store/store.ts';
+import { startAgent } from './agent.ts';
+import { agentSchema, type FullConfig } from './config-schema.ts';
 
 export interface Running {
   readonly http: HttpServer;
@@ -23,7 +24,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startHalo(config: HaloConfig, logger: Logger): Promise<Running> {
+/** Without an agent section, `halo up` watches this host. */
+const DEFAULT_AGENT = { tier: 'host', sources: [{ type: 'host' }] };
+
+export async function startHalo(config: FullConfig, logger: Logger): Promise<Running> {
   const log = logger.child({ module: 'up' });
   const registry = createRegistry('up');
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
@@ -89,6 +93,15 @@ export async function startHalo(config: HaloConfig, logger: Logger): Promise<Run
     // Schema and streams last: a bus that refuses us should leave nothing half-made.
     await migrate(store, config, logger);
     await ensureStreams(nats, config, logger);
+
+    const agent = await startAgent({
+      agentConfig: config.agent ?? agentSchema.parse(DEFAULT_AGENT),
+      config,
+      logger,
+      registry,
+      connection: () => connected,
+    });
+    stops.push({ what: 'agent', stop: () => agent.stop() });
 
     started = true;
     log.info(

@@ -1,0 +1,14 @@
+// The whole halo.yaml: the core keys plus the sections of the roles this binary runs.
+
+import type { z } from 'zod';
+import { agentConfigSchema } from '../collector/agent/config.ts';
+import { SOURCE_DEFINITIONS } from '../collector/agent/sources/index.ts';
+import { extendConfigSchema } from '../core/config/schema.ts';
+
+export const agentSchema = agentConfigSchema(SOURCE_DEFINITIONS);
+
+export const haloConfigSchema = extendConfigSchema({
+  agent: agentSchema.optional(),
+});
+
+export type FullConfig = z.output<typeof haloConfigSchema>;
