@@ -1,9 +1,13 @@
-// Halo's version, read once from package.json.
+// Halo's version, read once from package.json (found from the source tree or from dist/).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
-export const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
+function packageJson(): URL {
+  for (const relative of ['../package.json', '../../package.json']) {
+    const url = new URL(relative, import.meta.url);
+    if (existsSync(url)) return url;
   }
-).version;
+  throw new Error('package.json not found beside core/');
+}
+
+export const VERSION = (JSON.parse(readFileSync(packageJson(), 'utf8')) as { version: string }).version;

@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, duration, optionalDuration } from '../../core/config/schema.ts';
+import { closest } from '../../core/config/shape.ts';
 import type { SourceDefinition } from './types.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -38,18 +39,79 @@ export const commonSourceShape = {
   labels,
 };
 
-export function agentConfigSchema(definitions: readonly SourceDefinition[]) {
-  const types = definitions.map((d) => d.type);
-  const members = definitions.map((d) =>
-    z.strictObject({ type: z.literal(d.type), ...commonSourceShape, ...d.options.shape }),
-  );
-  const source =
-    members.length > 0
-      ? z.discriminatedUnion('type', members as unknown as [z.ZodObject, ...z.ZodObject[]], {
-          error: `expected type to be one of ${types.join(', ')}`,
-        })
-      : z.never({ error: 'no source types are available' });
+/**
+ * The list of sources. Each entry is parsed by its type's own schema — the common keys plus the
+ * type's options, refinements included — so a source's checks (e.g. "url or socket, not both")
+ * run; a discriminated union over the option shapes alone would drop them.
+ */
+function sourcesSchema(definitions: readonly SourceDefinition[]) {
+  const byType = new Map(definitions.map((d) => [d.type, d]));
+  const types = definitions.map((d) => d.type).join(', ');
+  const common = z.strictObject({ type: z.string(), ...commonSourceShape });
+  return z.array(z.unknown(), { error: 'expected a list of sources' }).transform((list, ctx) => {
+    const parsed: Array<Record<string, unknown>> = [];
+    list.forEach((raw, i) => {
+      const report = (issues: readonly z.core.$ZodIssue[]) => {
+        for (const issue of issues) {
+          if (issue.code === 'unrecognized_keys') {
+            const allowed = [
+              ...Object.keys(commonSourceShape),
+              'type',
+              ...Object.keys(
+                byType.get(String((raw as { type?: unknown }).type))?.options.shape ?? {},
+              ),
+            ];
+            for (const key of issue.keys) {
+              const hint = closest(key, allowed);
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, ...issue.path, key],
+                message: `unknown key of this source type${hint ? ` (did you mean "${hint}"?)` : ` (expected one of: ${allowed.join(', ')})`}`,
+              });
+            }
+          } else {
+            ctx.addIssue({ code: 'custom', path: [i, ...issue.path], message: issue.message });
+          }
+        }
+      };
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: 'expected a source: a mapping with a type',
+        });
+        return;
+      }
+      const definition = byType.get(String((raw as { type?: unknown }).type));
+      if (!definition) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'type'],
+          message: `expected type to be one of ${types}`,
+        });
+        return;
+      }
+      const record = raw as Record<string, unknown>;
+      const commonKeys = new Set(['type', ...Object.keys(commonSourceShape)]);
+      const own = Object.fromEntries(
+        Object.entries(record).filter(([key]) => !commonKeys.has(key)),
+      );
+      const shared = Object.fromEntries(
+        Object.entries(record).filter(([key]) => commonKeys.has(key)),
+      );
+      const sharedResult = common.safeParse(shared);
+      const ownResult = definition.options.safeParse(own);
+      if (!sharedResult.success) report(sharedResult.error.issues);
+      if (!ownResult.success) report(ownResult.error.issues);
+      if (sharedResult.success && ownResult.success) {
+        parsed.push({ ...(ownResult.data as Record<string, unknown>), ...sharedResult.data });
+      }
+    });
+    return parsed;
+  });
+}
 
+export function agentConfigSchema(definitions: readonly SourceDefinition[]) {
   return z
     .strictObject({
       tier: z
@@ -87,7 +149,7 @@ export function agentConfigSchema(definitions: readonly SourceDefinition[]) {
         .prefault({}),
       /** Default: <data_dir>/agent/state (log checkpoints). */
       state_dir: z.string({ error: 'expected a folder path' }).min(1).optional(),
-      sources: z.array(source, { error: 'expected a list of sources' }).default([]),
+      sources: sourcesSchema(definitions).default([]),
     })
     .superRefine((agent, ctx) => {
       const seen = new Set<string>();

@@ -2,7 +2,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { ENV_BINDINGS, fileVariable } from './env.ts';
@@ -215,6 +215,11 @@ function position(
       );
       const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
       if (range) return `${label}:${lines.linePos(range[0]).line}`;
+    }
+    if (isSeq(parent)) {
+      const item = parent.items[Number(path[depth - 1])] as
+        { range?: [number, number, number] } | undefined;
+      if (item?.range) return `${label}:${lines.linePos(item.range[0]).line}`;
     }
   }
   return label;
