@@ -5,12 +5,11 @@ import { stringify } from 'yaml';
 import { loadConfig, type LoadedConfig } from '../core/config/load.ts';
 import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
-import { migrate } from '../core/store/migrate.ts';
-import { openStore } from '../core/store/store.ts';
 import { VERSION } from '../core/version.ts';
-import { runAgentRole } from './agent.ts';
 import { haloConfigSchema, type FullConfig } from './config-schema.ts';
-import { startHalo } from './up.ts';
+
+// Each role is loaded when its command runs, so that an agent does not carry the store's
+// client (or the embedded engine) in memory.
 
 function load(command: Command): LoadedConfig<FullConfig> {
   const { config } = command.optsWithGlobals<{ config?: string }>();
@@ -62,6 +61,8 @@ function fail(err: unknown): never {
 async function runMigrate(command: Command): Promise<void> {
   const { config } = load(command);
   const logger = createLogger({ level: config.log.level });
+  const { openStore } = await import('../core/store/store.ts');
+  const { migrate } = await import('../core/store/migrate.ts');
   const store = await openStore({ config, logger });
   try {
     const result = await migrate(store, config, logger);
@@ -101,7 +102,10 @@ export function buildProgram(): Command {
       'run every role in one process (embedded ClickHouse and a local nats-server by default)',
     )
     .action((_opts, command: Command) =>
-      serve(command, async (config, logger) => (await startHalo(config, logger)).stop),
+      serve(command, async (config, logger) => {
+        const { startHalo } = await import('./up.ts');
+        return (await startHalo(config, logger)).stop;
+      }),
     );
 
   program
@@ -109,7 +113,11 @@ export function buildProgram(): Command {
     .description(
       'run the agent: collect this host and its tier servers, publish to NATS (spools while NATS is away)',
     )
-    .action((_opts, command: Command) => serve(command, runAgentRole));
+    .action((_opts, command: Command) =>
+      serve(command, async (config, logger) =>
+        (await import('./agent.ts')).runAgentRole(config, logger),
+      ),
+    );
 
   program
     .command('migrate')

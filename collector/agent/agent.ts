@@ -110,7 +110,10 @@ export class Agent {
         );
       },
     });
-    const metrics = createAgentMetrics(registry, () => ({ bytes: spool.bytes, length: spool.length }));
+    const metrics = createAgentMetrics(registry, () => ({
+      bytes: spool.bytes,
+      length: spool.length,
+    }));
     late.metrics = metrics;
     const sources: Running[] = [];
     for (const spec of resolveSources(config)) {

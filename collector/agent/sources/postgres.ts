@@ -2,7 +2,7 @@
 // pg_stat_database and the replication views into connection, database and lag series.
 
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import { port, secret } from '../../../core/config/schema.ts';
 import type { Secret } from '../../../core/config/secret.ts';
@@ -220,7 +220,9 @@ async function collectSamples(
   const { connection } = options;
   const target = `${connection.host}:${connection.port}/${connection.database}`;
   if (signal.aborted) throw new PostgresError(`postgres ${target}: timed out`);
-  const client = new pg.Client({
+  // The driver is loaded on first use: an agent without a postgres source never pays for it.
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({
     host: connection.host,
     port: connection.port,
     user: connection.user,
