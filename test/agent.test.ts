@@ -265,3 +265,33 @@ describe('the agent on a real nats-server', () => {
     expect(seqPoints.every(([ts], i) => i === 0 || ts > seqPoints[i - 1]![0])).toBe(true);
   }, 60_000);
 });
+
+describe('batches', () => {
+  it('stay under the NATS payload limit however many samples they are allowed', async () => {
+    const { Batcher } = await import('../collector/agent/batcher.ts');
+    const spool = await Spool.open({ dir: tempDir(), maxBytes: 1e9, fsync: false, logger });
+    const batcher = new Batcher({
+      tier: 'web',
+      host: 'h',
+      spool,
+      maxSamples: 1_000_000,
+      maxBytes: 256 * 1024,
+      maxAgeMs: 60_000,
+    });
+    const long = 'x'.repeat(200);
+    batcher.add(
+      Array.from({ length: 20_000 }, (_, i) => ({
+        name: 'm',
+        service: 's',
+        labels: { path: `${long}"\\${i}` },
+        ts: 1_700_000_000_000 + i,
+        value: Math.PI * i,
+      })),
+    );
+    await batcher.flush();
+    const sizes = spool.head(1000).map((e) => e.bytes);
+    expect(sizes.length).toBeGreaterThan(10);
+    expect(Math.max(...sizes)).toBeLessThan(256 * 1024 + 1024);
+    expect(spool.head(1000).reduce((n, e) => n + e.samples, 0)).toBe(20_000);
+  });
+});

@@ -69,6 +69,7 @@ export class Agent {
       host: config.host,
       spool,
       maxSamples: config.batch.max_samples,
+      maxBytes: config.batch.max_bytes.bytes,
       maxAgeMs: config.batch.max_age.ms,
       onSpooled: () => metrics.batches.inc({ outcome: 'spooled' }),
       onSpoolError: (err, samples) => {

@@ -20,6 +20,8 @@ export interface BatcherOptions {
   host: string;
   spool: Spool;
   maxSamples: number;
+  /** Flush before the encoded batch could pass this size (NATS refuses payloads over max_payload, 1 MiB by default). */
+  maxBytes?: number;
   maxAgeMs: number;
   onSpooled?: (samples: number) => void;
   /** A batch that could not be written (disk full, …): it is lost, the next ones are not. */
@@ -32,6 +34,8 @@ export class Batcher {
   #seq = 0;
   #series = new Map<string, WireSeries>();
   #count = 0;
+  /** An upper estimate of the encoded size, so a batch never outgrows the server's max payload. */
+  #bytes = 0;
   #timer: NodeJS.Timeout | undefined;
   /** Flushes run one after another, so batches reach the spool in the order they were made. */
   #chain: Promise<void> = Promise.resolve();
@@ -47,10 +51,18 @@ export class Batcher {
       if (!series) {
         series = { name: sample.name, service: sample.service, labels: sample.labels, points: [] };
         this.#series.set(key, series);
+        // Key text plus JSON punctuation; escapes can at most double a string.
+        this.#bytes += 2 * key.length + 64;
       }
       series.points.push([sample.ts, toWireNumber(sample.value)]);
+      this.#bytes += 40; // [13-digit ts, value up to 24 characters]
       this.#count++;
-      if (this.#count >= this.#options.maxSamples) void this.flush();
+      if (
+        this.#count >= this.#options.maxSamples ||
+        this.#bytes >= (this.#options.maxBytes ?? 512 * 1024)
+      ) {
+        void this.flush();
+      }
     }
     if (this.#count > 0 && !this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.maxAgeMs);
@@ -73,6 +85,7 @@ export class Batcher {
       const samples = this.#count;
       this.#series = new Map();
       this.#count = 0;
+      this.#bytes = 0;
       this.#chain = this.#chain
         .then(async () => {
           await this.#options.spool.append(

@@ -136,6 +136,8 @@ export function agentConfigSchema(definitions: readonly SourceDefinition[]) {
             .min(1)
             .max(1_000_000)
             .default(10_000),
+          /** Kept under the NATS server's max_payload (1 MiB by default). */
+          max_bytes: byteSize('512KiB'),
           max_age: duration('1s', { ms: 10, text: '10ms' }),
         })
         .prefault({}),
