@@ -10,4 +10,5 @@ function packageJson(): URL {
   throw new Error('package.json not found beside core/');
 }
 
-export const VERSION = (JSON.parse(readFileSync(packageJson(), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(packageJson(), 'utf8')) as { version: string })
+  .version;

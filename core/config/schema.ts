@@ -86,17 +86,19 @@ const identifier = z
 const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path' });
 
 /** Credentials in a URL would be printed and logged with it: they belong in their own keys. */
-const hasCredentials = (value: string) => URL.canParse(value) && new URL(value).username !== '';
+const hasCredentials = (value: string) =>
+  URL.canParse(value) && (new URL(value).username !== '' || new URL(value).password !== '');
 
-const httpUrl = z
-  .string({ error: 'expected an http:// or https:// URL' })
-  .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
-    error: 'expected an http:// or https:// URL',
-  })
-  .refine((value) => !hasCredentials(value), {
-    error:
-      'expected a URL without user or password (use clickhouse.username and clickhouse.password)',
-  });
+/** An http(s) URL without credentials; `where` says where they go instead, e.g. "use username". */
+export const httpUrl = (where?: string) =>
+  z
+    .string({ error: 'expected an http:// or https:// URL' })
+    .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
+      error: 'expected an http:// or https:// URL',
+    })
+    .refine((value) => !hasCredentials(value), {
+      error: `expected a URL without user or password${where ? ` (${where})` : ''}`,
+    });
 
 const natsUrls = z
   .string({ error: 'expected a NATS URL like nats://host:4222 (several separated by commas)' })
@@ -143,7 +145,7 @@ export const coreShape = {
     .prefault({}),
   clickhouse: z
     .strictObject({
-      url: httpUrl.optional(),
+      url: httpUrl('use clickhouse.username and clickhouse.password').optional(),
       username: z.string({ error: 'expected a user name' }).default('default'),
       password: secret(),
       database: identifier.default('halo'),

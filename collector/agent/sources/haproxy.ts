@@ -4,7 +4,7 @@
 
 import { connect } from 'node:net';
 import { z } from 'zod';
-import { byteSize, secret } from '../../../core/config/schema.ts';
+import { byteSize, httpUrl, secret } from '../../../core/config/schema.ts';
 import { redactUrl } from '../../../core/config/secret.ts';
 import { fetchText } from '../http.ts';
 import type { RawSample, SampleType, Source, SourceContext, SourceDefinition } from '../types.ts';
@@ -18,20 +18,10 @@ export class HaproxyStatsError extends Error {
   }
 }
 
-const hasCredentials = (value: string) => URL.canParse(value) && new URL(value).username !== '';
-
 export const haproxyOptions = z
   .strictObject({
     /** The stats page; `;csv` is appended to the path unless the path already holds it. */
-    url: z
-      .string({ error: 'expected an http:// or https:// URL' })
-      .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
-        error: 'expected an http:// or https:// URL',
-      })
-      .refine((value) => !hasCredentials(value), {
-        error: 'expected a URL without user or password (use username and password)',
-      })
-      .optional(),
+    url: httpUrl('use username and password').optional(),
     /** The stats socket (`stats socket …` in haproxy's global section), any level. */
     socket: z
       .string({ error: 'expected a unix socket path' })

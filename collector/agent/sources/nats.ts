@@ -2,6 +2,7 @@
 // into connection, traffic and JetStream stream and consumer series.
 
 import { z } from 'zod';
+import { httpUrl } from '../../../core/config/schema.ts';
 import { redactUrl } from '../../../core/config/secret.ts';
 import { fetchText } from '../http.ts';
 import type { RawSample, SampleType, SourceContext, SourceDefinition } from '../types.ts';
@@ -11,15 +12,7 @@ const MAX_BYTES = 16 * 1024 * 1024;
 
 export const natsOptions = z.strictObject({
   /** The monitoring base URL (nats-server -m PORT), not the client URL. */
-  url: z
-    .string({ error: 'expected an http:// or https:// URL like http://127.0.0.1:8222' })
-    .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
-      error: 'expected an http:// or https:// URL like http://127.0.0.1:8222',
-    })
-    .refine((value) => !URL.canParse(value) || new URL(value).username === '', {
-      error: 'expected a URL without user or password',
-    })
-    .default('http://127.0.0.1:8222'),
+  url: httpUrl().default('http://127.0.0.1:8222'),
 });
 
 export class NatsSourceError extends Error {

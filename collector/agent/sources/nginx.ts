@@ -2,6 +2,7 @@
 // accepted, handled and request counters.
 
 import { z } from 'zod';
+import { httpUrl } from '../../../core/config/schema.ts';
 import { redactUrl } from '../../../core/config/secret.ts';
 import { fetchText } from '../http.ts';
 import type { RawSample, Source, SourceDefinition } from '../types.ts';
@@ -13,18 +14,9 @@ export class NginxStatusError extends Error {
   }
 }
 
-const hasCredentials = (value: string) => URL.canParse(value) && new URL(value).username !== '';
-
 export const nginxOptions = z.strictObject({
   /** The stub_status location, e.g. http://127.0.0.1:8080/stub_status. */
-  url: z
-    .string({ error: 'expected an http:// or https:// URL' })
-    .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
-      error: 'expected an http:// or https:// URL',
-    })
-    .refine((value) => !hasCredentials(value), {
-      error: 'expected a URL without user or password',
-    }),
+  url: httpUrl(),
 });
 
 /** stub_status is four short lines: anything much larger is not it. */

@@ -2,7 +2,7 @@
 // haproxy's built-in exporter, an app's /metrics) and passes its series on, relabeled.
 
 import { z } from 'zod';
-import { byteSize, secret } from '../../../core/config/schema.ts';
+import { byteSize, httpUrl, secret } from '../../../core/config/schema.ts';
 import { fetchText, type FetchedText } from '../http.ts';
 import { putLabel, scanPromText, type FamilyType, type ScanStats } from '../prom-text.ts';
 import { applyRelabel, compileRelabelRules, relabelRule } from '../relabel.ts';
@@ -21,20 +21,10 @@ export const ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;ver
 /** Labels the agent adds itself: a target's own are kept as exported_<name>, as Prometheus does. */
 const AGENT_LABELS = ['tier', 'host', 'service'] as const;
 
-const hasCredentials = (value: string) =>
-  URL.canParse(value) && (new URL(value).username !== '' || new URL(value).password !== '');
-
 export const prometheusOptions = z
   .strictObject({
     /** The metrics endpoint, e.g. http://127.0.0.1:9100/metrics. */
-    url: z
-      .string({ error: 'expected an http:// or https:// URL' })
-      .refine((value) => /^https?:\/\/[^/]/.test(value) && URL.canParse(value), {
-        error: 'expected an http:// or https:// URL',
-      })
-      .refine((value) => !hasCredentials(value), {
-        error: 'expected a URL without user or password (use bearer_token or headers)',
-      }),
+    url: httpUrl('use bearer_token or headers'),
     headers: z
       .record(z.string(), z.string({ error: 'expected a header value' }), {
         error: 'expected a map of header names to values',
