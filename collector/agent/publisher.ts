@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Spool, SpoolEntry } from './spool.ts';
+import { sleep } from '../../core/sleep.ts';
 
 export interface PublisherOptions {
   spool: Spool;
@@ -65,20 +66,6 @@ export class Publisher {
     return this.#js.client;
   }
 
-  async #sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#stop.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
-    });
-  }
-
   async #run(): Promise<void> {
     const { spool, logger } = this.#options;
     let backoff = 250;
@@ -87,7 +74,7 @@ export class Publisher {
       if (this.#stop.signal.aborted) break;
       const js = this.#client();
       if (!js) {
-        await this.#sleep(250);
+        await sleep(250, this.#stop.signal);
         continue;
       }
       const window = spool.head(this.#options.window);
@@ -141,7 +128,7 @@ export class Publisher {
         }
       }
       if (failed) {
-        await this.#sleep(backoff);
+        await sleep(backoff, this.#stop.signal);
         backoff = Math.min(backoff * 2, 10_000);
       } else {
         backoff = 250;

@@ -6,6 +6,7 @@ import type { HaloConfig } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { connectBus } from './connect.ts';
+import { sleep } from '../sleep.ts';
 
 export interface BusLinkOptions {
   config: HaloConfig;
@@ -52,20 +53,6 @@ export class BusLink {
     await this.#loop;
   }
 
-  async #sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#stop.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
-    });
-  }
-
   async #run(): Promise<void> {
     const log = this.#options.logger.child({ module: 'bus' });
     let backoff = 500;
@@ -93,7 +80,7 @@ export class BusLink {
         const message = errorMessage(err);
         if (message !== lastError) log.warn({ err: message }, 'nats not reachable yet; retrying');
         lastError = message;
-        await this.#sleep(backoff);
+        await sleep(backoff, this.#stop.signal);
         backoff = Math.min(backoff * 2, this.#options.maxBackoffMs ?? 10_000);
       }
     }
