@@ -227,7 +227,8 @@ export class Agent {
     const { spec } = running;
     const out: PublishSample[] = [];
     for (const sample of samples) {
-      const labels = { ...sample.labels, ...spec.labels };
+      // `source` tells apart two sources of one type (two probes, two redis), as Prometheus's job does.
+      const labels = { ...sample.labels, source: spec.name, ...spec.labels };
       const problem = checkSeries(sample.name, labels);
       if (problem) {
         this.metrics.invalidSamples.inc({ source: spec.name });
