@@ -3,12 +3,14 @@
 import type { z } from 'zod';
 import { agentConfigSchema } from '../collector/agent/config.ts';
 import { SOURCE_DEFINITIONS } from '../collector/agent/sources/index.ts';
+import { ingestConfigSchema } from '../collector/ingest/config.ts';
 import { extendConfigSchema } from '../core/config/schema.ts';
 
 export const agentSchema = agentConfigSchema(SOURCE_DEFINITIONS);
 
 export const haloConfigSchema = extendConfigSchema({
   agent: agentSchema.optional(),
+  ingest: ingestConfigSchema,
 });
 
 export type FullConfig = z.output<typeof haloConfigSchema>;

@@ -109,6 +109,17 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('ingest')
+    .description(
+      'run the ingester: JetStream into ClickHouse, exactly once (several may share the work)',
+    )
+    .action((_opts, command: Command) =>
+      serve(command, async (config, logger) =>
+        (await import('./ingest.ts')).runIngestRole(config, logger),
+      ),
+    );
+
+  program
     .command('agent')
     .description(
       'run the agent: collect this host and its tier servers, publish to NATS (spools while NATS is away)',

@@ -14,6 +14,7 @@ import { createRegistry, registerChecks } from '../core/metrics.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { startAgent } from './agent.ts';
+import { startIngester } from './ingest.ts';
 import { agentSchema, type FullConfig } from './config-schema.ts';
 
 export interface Running {
@@ -93,6 +94,9 @@ export async function startHalo(config: FullConfig, logger: Logger): Promise<Run
     // Schema and streams last: a bus that refuses us should leave nothing half-made.
     await migrate(store, config, logger);
     await ensureStreams(nats, config, logger);
+
+    const ingester = await startIngester({ config, store, nc: nats, logger, registry });
+    stops.push({ what: 'ingester', stop: () => ingester.stop() });
 
     const agent = await startAgent({
       agentConfig: config.agent ?? agentSchema.parse(DEFAULT_AGENT),

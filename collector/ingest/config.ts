@@ -1,0 +1,51 @@
+// The `ingest:` section of halo.yaml: the durable consumer, concurrency, what a batch may hold,
+// and the per-tier series bound.
+
+import { z } from 'zod';
+import { byteSize, duration } from '../../core/config/schema.ts';
+
+const count = (fallback: number, max: number) =>
+  z
+    .number({ error: `expected a whole number from 1 to ${max}` })
+    .int({ error: `expected a whole number from 1 to ${max}` })
+    .min(1, { error: `expected a whole number from 1 to ${max}` })
+    .max(max, { error: `expected a whole number from 1 to ${max}` })
+    .default(fallback);
+
+export const ingestConfigSchema = z
+  .strictObject({
+    /** Durable consumer shared by every ingester: each batch goes to one of them. */
+    consumer: z
+      .string({ error: 'expected a consumer name' })
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected a name of letters, digits, _ and -' })
+      .default('halo-ingest'),
+    /** Batches inserted at once by this process. */
+    concurrency: count(4, 64),
+    /** Batches delivered and not yet acked, over all ingesters. */
+    max_ack_pending: count(1000, 100_000),
+    /** A batch not acked in this time is delivered again (the ingester extends it while retrying). */
+    ack_wait: duration('60s', { ms: 1000, text: '1s' }),
+    retry: z
+      .strictObject({
+        initial: duration('500ms', { ms: 10, text: '10ms' }),
+        max: duration('30s', { ms: 100, text: '100ms' }),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        max_labels: count(32, 1000),
+        max_label_name_length: count(128, 10_000),
+        max_label_value_length: count(2048, 1_000_000),
+        max_name_length: count(256, 10_000),
+        /** Samples older than this are refused (the table's retention would drop them anyway). */
+        max_age: duration('7d', { ms: 60_000, text: '1m' }),
+        max_future: duration('10m', { ms: 0, text: '0s' }),
+        max_log_body: byteSize('64KiB'),
+        /** New series per tier past this are dropped, counted (protects the store from a label explosion). */
+        series_per_tier: count(1_000_000, 100_000_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type IngestConfig = z.output<typeof ingestConfigSchema>;
