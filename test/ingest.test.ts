@@ -241,4 +241,43 @@ describe('the ingester', () => {
       expect.objectContaining({ labels: { tier: 'web' }, value: 2 }),
     ]);
   });
+
+  it('shares the work between two ingesters on one consumer, each batch stored once', async () => {
+    await setup({ concurrency: 2 });
+    const second = new Ingester({
+      nc,
+      store: store!,
+      config: ingestConfigSchema.parse({ concurrency: 2 }),
+      logger,
+      registry: new Registry(),
+    });
+    await ingester!.start();
+    await second.start();
+    try {
+      await publishAll(
+        nc,
+        Array.from({ length: 60 }, (_, i) => ({
+          id: `shared-${i}`,
+          data: encodeBatch(
+            metricBatch(`shared-${i}`, {
+              host: `h-${i}`,
+              series: 10,
+              points: 10,
+              start: now - 60_000,
+            }),
+          ),
+        })),
+      );
+      await until(async () => (await count(store!)) === 6000, 'all 60 batches');
+      const stored = async (i: Ingester) =>
+        (await i.metrics.batches.get()).values.reduce((n, v) => n + v.value, 0);
+      const [a, b] = [await stored(ingester!), await stored(second)];
+      expect(a + b).toBe(60);
+      expect(a).toBeGreaterThan(0);
+      expect(b).toBeGreaterThan(0);
+      expect(await distinctPoints(store!)).toBe(6000);
+    } finally {
+      await second.stop(2000);
+    }
+  });
 });
