@@ -167,7 +167,7 @@ export class Ingester {
       return this.#dead(kind, msg, `a ${decoded.batch.kind} batch on the ${kind} stream`);
     const token = `${STREAM_OF[kind]}:${msg.seq}`;
     const { store } = this.#options;
-    let rows = 0;
+    let rows: number;
     let insert: () => Promise<void>;
     if (kind === 'metrics') {
       const batch = decoded.batch as MetricBatch;
