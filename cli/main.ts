@@ -141,6 +141,19 @@ export function buildProgram(): Command {
     .description('validate the configuration and print the effective config, secrets masked')
     .action((_opts, command: Command) => configCheck(command));
 
+  const slo = program.command('slo').description('SLO tools');
+  slo
+    .command('check')
+    .description(
+      'validate SLO files (halo/v1 or OpenSLO v1) and print each burn-rate tier’s detection times',
+    )
+    .argument('<files...>', 'SLO files')
+    .option('--error-rate <rate>', 'a constant error rate to evaluate besides a total outage', '2%')
+    .action(async (files: string[], opts: { errorRate: string }) => {
+      const { parseErrorRate, sloCheck } = await import('./slo.ts');
+      process.stdout.write(sloCheck(files, parseErrorRate(opts.errorRate)));
+    });
+
   program
     .command('version')
     .description('print the version of halo')

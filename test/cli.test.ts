@@ -260,4 +260,27 @@ describe('halo config check, migrate and version', () => {
       `halo ${pkg.version} (node ${process.version})\n`,
     );
   });
+
+  it('slo check prints each tier’s detection times, and a broken spec exits 2 naming file, line and key', () => {
+    const fixtures = join(import.meta.dirname, 'fixtures', 'slo');
+    const ok = halo(
+      ['slo', 'check', join(fixtures, 'valid.yaml'), '--error-rate', '2%'],
+      tempDir(),
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(
+      'SLO checkout-availability (service checkout, objective 99.9%, rolling 30d)',
+    );
+    expect(ok.stdout).toMatch(/^page-fast\s+page\s+14\.4×\s+1h\s+5m\s+51\.8s\s+43m12s\s+2%$/m);
+    const bad = halo(['slo', 'check', join(fixtures, 'unknown-key.yaml')], tempDir());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^halo: .*unknown-key\.yaml:\d+: /);
+    const rate = halo(
+      ['slo', 'check', join(fixtures, 'valid.yaml'), '--error-rate', 'lots'],
+      tempDir(),
+    );
+    expect(rate.stderr).toBe(
+      'halo: --error-rate: got "lots", expected a rate like 2% or 0.02 (above 0, at most 100%)\n',
+    );
+  });
 });
