@@ -335,7 +335,7 @@ describe('writing and reading back', () => {
     expect(await count('samples1m')).toBe(12);
   });
 
-  it('a rejected insert names the batch and keeps the server error code', async () => {
+  it('a batch that cannot be written names the batch; a server refusal keeps its error code', async () => {
     const { store } = await fresh();
     const bad = [
       {
@@ -350,8 +350,26 @@ describe('writing and reading back', () => {
     ];
     await expect(writeSamples(store, bad)).rejects.toMatchObject({
       name: 'StoreError',
-      message: expect.stringMatching(/^write 1 samples: /) as unknown,
+      message: expect.stringMatching(/^write 1 samples: sample 0: /) as unknown,
+    });
+    const badLog = [
+      {
+        ts: 'yesterday' as unknown as number,
+        tier: 'web',
+        host: 'h',
+        service: 's',
+        severity: 'info' as const,
+        body: 'x',
+        attributes: {},
+      },
+    ];
+    await expect(writeLogs(store, badLog)).rejects.toMatchObject({
+      name: 'StoreError',
+      message: expect.stringMatching(/^write 1 log lines: /) as unknown,
       serverCode: expect.any(String) as unknown,
     });
+    expect(
+      await store.query(sql`SELECT count() AS n FROM ${ident(store.table('samples'))}`),
+    ).toEqual([{ n: '0' }]);
   });
 });

@@ -22,8 +22,15 @@ import type { BoundQuery } from './sql.ts';
 
 export type StoreMode = 'embedded' | 'server';
 
+/** The embedded engine's own query call (chdb/connection's `.chdb`), for its faster insert path. */
+export interface ChdbEngine {
+  queryAsync(sql: string, opts?: { format?: string }): Promise<unknown>;
+}
+
 export interface Store {
   readonly client: ClickHouseClient;
+  /** The embedded engine, in embedded mode only. */
+  readonly engine: ChdbEngine | undefined;
   readonly mode: StoreMode;
   readonly database: string;
   readonly cluster: string | undefined;
@@ -75,7 +82,13 @@ export interface OpenStoreOptions {
 
 /** Wraps a ClickHouse error with context, keeping its code and type. */
 export function storeError(context: string, err: unknown): StoreError {
-  const ch = err as { code?: string; type?: string };
+  // @clickhouse/client errors carry the server's code as `code`; chDB's own carry it as
+  // `clickhouseCode` (their `code` is chDB's name for the error).
+  const raw = err as { code?: string; type?: string; clickhouseCode?: number };
+  const ch = {
+    code: raw.clickhouseCode !== undefined ? String(raw.clickhouseCode) : raw.code,
+    type: raw.type,
+  };
   return new StoreError(`${context}: ${errorMessage(err)}`, {
     cause: err,
     ...(ch.code !== undefined ? { serverCode: ch.code } : {}),
@@ -91,6 +104,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let client: ClickHouseClient;
   let mode: StoreMode;
   let location: string;
+  let engine: ChdbEngine | undefined;
 
   if (ch.url === undefined) {
     mode = 'embedded';
@@ -106,8 +120,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     try {
       // Loaded only in embedded mode: the native engine is large and server mode needs none of it.
       const { createChdbConnection } = await import('chdb/connection');
+      const connection = createChdbConnection({ path: location });
+      engine = connection.chdb as unknown as ChdbEngine;
       client = createClient({
-        connection: createChdbConnection({ path: location }),
+        connection,
         clickhouse_settings: BASE_SETTINGS,
         log: { LoggerClass: clientLoggerClass(log) },
       } as Parameters<typeof createClient>[0]);
@@ -131,6 +147,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
 
   const store: Store = {
     client,
+    engine,
     mode,
     database: ch.database,
     cluster: ch.cluster,

@@ -1,9 +1,10 @@
 // The typed write API: sample and log batches into ClickHouse, each batch one insert, with an
 // optional deduplication token so a batch written twice is stored once.
 
-import { randomUUID } from 'node:crypto';
 import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Severity } from '../conventions.ts';
+import { dedupSettings, type DedupOptions } from './dedup.ts';
+import { writeSamplesFast } from './fast-write.ts';
 import { storeError, type Store } from './store.ts';
 
 export interface SampleRow {
@@ -28,36 +29,10 @@ export interface LogRow {
   traceId?: string;
 }
 
-export interface WriteOptions {
-  /**
-   * Identity of the batch: ClickHouse drops a later insert with the same token (within the
-   * table's deduplication window), so a batch redelivered after a crash is not stored twice.
-   */
-  dedupToken?: string;
-}
-
-/**
- * JSON has no NaN or infinities; ClickHouse reads them from strings. Finite numbers stay
- * numbers so the common case costs nothing.
- */
-function floatField(value: number): number | string {
-  // Anything but a number goes as it is, for ClickHouse to refuse, rather than become -inf.
-  if (typeof value !== 'number' || Number.isFinite(value)) return value;
-  if (Number.isNaN(value)) return 'nan';
-  return value > 0 ? 'inf' : '-inf';
-}
+export type WriteOptions = DedupOptions;
 
 function insertSettings(options: WriteOptions): ClickHouseSettings {
-  return {
-    input_format_json_read_numbers_as_strings: 1,
-    insert_deduplicate: 1,
-    // Without a token of the caller's, a fresh one: two different batches can aggregate into
-    // equal rollup blocks, and content-hash deduplication would drop the second. (A setting
-    // cannot turn that off on every ClickHouse version; a unique token can.)
-    insert_deduplication_token: options.dedupToken ?? `once-${randomUUID()}`,
-    // The rollups must not count a deduplicated block twice either.
-    deduplicate_blocks_in_dependent_materialized_views: 1,
-  };
+  return { input_format_json_read_numbers_as_strings: 1, ...dedupSettings(options) };
 }
 
 /** One batch, one insert: either all rows are stored or the error says which batch failed. */
@@ -82,21 +57,16 @@ async function insertBatch(
   }
 }
 
+/**
+ * Writes one batch of samples in one insert (see fast-write.ts: a RowBinary file read by the
+ * embedded engine, TabSeparated bytes to a server), exactly: NaN, ±Inf and -0 included.
+ */
 export async function writeSamples(
   store: Store,
   rows: readonly SampleRow[],
   options: WriteOptions = {},
 ): Promise<void> {
-  const values = rows.map((row) => ({
-    name: row.name,
-    tier: row.tier,
-    host: row.host,
-    service: row.service,
-    labels: row.labels,
-    ts: row.ts,
-    value: floatField(row.value),
-  }));
-  await insertBatch(store, 'samples', 'samples', values, options);
+  await writeSamplesFast(store, rows, options);
 }
 
 export async function writeLogs(

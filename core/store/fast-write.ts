@@ -1,0 +1,101 @@
+// The fast sample write: one batch, one insert, same table, rollups and dedup token contract as
+// writeSamples; embedded chDB reads a RowBinary file, a server gets TabSeparated bytes.
+
+import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ClickHouseSettings } from '@clickhouse/client';
+import {
+  SAMPLE_COLUMNS,
+  SAMPLE_STRUCTURE,
+  encodeSamplesRowBinary,
+  encodeSamplesTsv,
+} from './encode-samples.ts';
+import { dedupSettings } from './dedup.ts';
+import { storeError, type ChdbEngine, type Store } from './store.ts';
+import type { SampleRow, WriteOptions } from './write.ts';
+
+/** A ClickHouse string literal: backslash escapes, so any token or path stays one literal. */
+function literal(value: string): string {
+  return `'${value.replace(/[\\'\0]/g, (c) => (c === '\0' ? '\\0' : `\\${c}`))}'`;
+}
+
+function settingsClause(settings: ClickHouseSettings): string {
+  return Object.entries(settings)
+    .map(([key, value]) => `${key} = ${typeof value === 'string' ? literal(value) : String(value)}`)
+    .join(', ');
+}
+
+function embeddedEngine(store: Store): ChdbEngine | undefined {
+  return store.engine;
+}
+
+const COLUMN_LIST = `(${SAMPLE_COLUMNS.join(', ')})`;
+
+/**
+ * Portable: TabSeparated bytes through @clickhouse/client's exec, the statement carrying its own
+ * settings. The same call serves a ClickHouse server and embedded chDB.
+ */
+export async function writeSamplesTsv(
+  store: Store,
+  rows: readonly SampleRow[],
+  options: WriteOptions = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    const body = encodeSamplesTsv(rows);
+    // Text floats read back exactly only with the precise parser, not the default everywhere.
+    const settings = { ...dedupSettings(options), precise_float_parsing: 1 };
+    const result = await store.client.exec({
+      query:
+        `INSERT INTO ${store.table('samples')} ${COLUMN_LIST} ` +
+        `SETTINGS ${settingsClause(settings)} FORMAT TabSeparated`,
+      values: Readable.from([body], { objectMode: false }),
+    });
+    result.stream.destroy();
+  } catch (err) {
+    throw storeError(`write ${rows.length} samples`, err);
+  }
+}
+
+/**
+ * Embedded only: the batch as a RowBinary file that the engine reads with file(). No text to
+ * escape or parse, and the series columns arrive as String and become LowCardinality in one
+ * cast per column. force_enable makes the insert fail rather than skip deduplication.
+ */
+export async function writeSamplesChdbFile(
+  store: Store,
+  rows: readonly SampleRow[],
+  options: WriteOptions = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  const engine = embeddedEngine(store);
+  if (engine === undefined) {
+    throw storeError(`write ${rows.length} samples`, new Error('not an embedded chDB store'));
+  }
+  const path = join(tmpdir(), `halo-samples-${randomUUID()}.rowbinary`);
+  try {
+    await writeFile(path, encodeSamplesRowBinary(rows), { flag: 'wx' });
+    const settings = { ...dedupSettings(options), deduplicate_insert_select: 'force_enable' };
+    await engine.queryAsync(
+      `INSERT INTO ${store.table('samples')} ${COLUMN_LIST} SETTINGS ${settingsClause(settings)} ` +
+        `SELECT * FROM file(${literal(path)}, RowBinary, ${literal(SAMPLE_STRUCTURE)})`,
+    );
+  } catch (err) {
+    throw storeError(`write ${rows.length} samples`, err);
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+/** writeSamples' contract, faster: the chDB file path when embedded, TabSeparated otherwise. */
+export async function writeSamplesFast(
+  store: Store,
+  rows: readonly SampleRow[],
+  options: WriteOptions = {},
+): Promise<void> {
+  if (embeddedEngine(store) !== undefined) await writeSamplesChdbFile(store, rows, options);
+  else await writeSamplesTsv(store, rows, options);
+}
