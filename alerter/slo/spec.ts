@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { z } from 'zod';
-import { allowedKeys, closest } from '../../core/config/shape.ts';
+import { allowedKeys, unknownKeyHint } from '../../core/config/shape.ts';
 import { SEVERITIES, type Severity } from '../../core/conventions.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/units.ts';
@@ -551,13 +551,7 @@ export function parseWith<S extends z.ZodType>(
       return issue.keys
         .map((key) => {
           const full = [...base, ...local, key];
-          const allowed = allowedKeys(local.map(String), schema);
-          const hint = closest(key, allowed);
-          const expected = hint
-            ? ` (did you mean "${hint}"?)`
-            : allowed.length > 0
-              ? ` (expected one of: ${allowed.join(', ')})`
-              : '';
+          const expected = unknownKeyHint(key, allowedKeys(local.map(String), schema));
           return `${positionOf(y, full)}: ${full.join('.')}: unknown key${expected}`;
         })
         .join('\n');

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { byteSize, duration, optionalDuration } from '../../core/config/schema.ts';
-import { closest } from '../../core/config/shape.ts';
+import { unknownKeyHint } from '../../core/config/shape.ts';
 import type { SourceDefinition } from './types.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -62,11 +62,10 @@ function sourcesSchema(definitions: readonly SourceDefinition[]) {
               ),
             ];
             for (const key of issue.keys) {
-              const hint = closest(key, allowed);
               ctx.addIssue({
                 code: 'custom',
                 path: [i, ...issue.path, key],
-                message: `unknown key of this source type${hint ? ` (did you mean "${hint}"?)` : ` (expected one of: ${allowed.join(', ')})`}`,
+                message: `unknown key of this source type${unknownKeyHint(key, allowed)}`,
               });
             }
           } else {

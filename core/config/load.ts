@@ -8,7 +8,7 @@ import { ConfigError, errorMessage } from '../errors.ts';
 import { ENV_BINDINGS, fileVariable } from './env.ts';
 import { configSchema, PATH_KEYS, SECRET_KEYS, type HaloConfig } from './schema.ts';
 import { redactUrl, Secret } from './secret.ts';
-import { allowedKeys, closest } from './shape.ts';
+import { allowedKeys, unknownKeyHint } from './shape.ts';
 
 export const DEFAULT_CONFIG_FILE = 'halo.yaml';
 
@@ -256,13 +256,7 @@ function describeIssue(issue: z.core.$ZodIssue, ctx: IssueContext): string {
     return issue.keys
       .map((key) => {
         const keyPath = [...path, key];
-        const allowed = allowedKeys(path, ctx.schema);
-        const hint = closest(key, allowed);
-        const expected = hint
-          ? ` (did you mean "${hint}"?)`
-          : allowed.length > 0
-            ? ` (expected one of: ${allowed.join(', ')})`
-            : '';
+        const expected = unknownKeyHint(key, allowedKeys(path, ctx.schema));
         return `${position(ctx.label, ctx.doc, ctx.lines, keyPath)}: ${keyPath.join('.')}: unknown key${expected}`;
       })
       .join('\n');

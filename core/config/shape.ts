@@ -75,3 +75,10 @@ export function closest(key: string, allowed: readonly string[]): string | undef
   }
   return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
 }
+
+/** The end of an "unknown key" message: a likely typo's fix, or the keys allowed there. */
+export function unknownKeyHint(key: string, allowed: readonly string[]): string {
+  const hint = closest(key, allowed);
+  if (hint) return ` (did you mean "${hint}"?)`;
+  return allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : '';
+}
