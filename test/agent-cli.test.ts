@@ -16,6 +16,7 @@ import { testConfig } from './helpers/config.ts';
 import { startNatsServer, type TestNats } from './helpers/nats.ts';
 import { freePort } from './helpers/ports.ts';
 import { tempDir } from './helpers/temp.ts';
+import { until } from './helpers/wait.ts';
 
 const bin = join(import.meta.dirname, '..', 'cli', 'bin.js');
 const logger = silentLogger();
@@ -51,19 +52,6 @@ async function logBodies(): Promise<string[]> {
     bodies.push(...(decoded.batch as LogBatch).records.map((r) => r.body));
   }
   return bodies;
-}
-
-async function until(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const lines = (from: number, to: number) =>

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/ports.ts';
 import { startNatsServer } from './helpers/nats.ts';
 import { tempDir } from './helpers/temp.ts';
+import { until } from './helpers/wait.ts';
 
 const bin = join(import.meta.dirname, '..', 'cli', 'bin.js');
 const children: ChildProcess[] = [];
@@ -36,15 +37,6 @@ function halo(args: string[], cwd: string, env: Record<string, string> = {}) {
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - start;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`not ready within ${timeoutMs} ms`);
 }
 
 /** The lines a person reads: the JSON log lines before them are for machines. */
@@ -80,7 +72,7 @@ describe('halo up on embedded defaults', () => {
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000);
+    await until(async () => (await fetch(`${url}/readyz`)).status === 200, 'readyz 200', 30_000);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${url}/readyz`)).json()).toEqual({
       ready: true,
@@ -120,8 +112,9 @@ describe('halo up on embedded defaults', () => {
       stdio: 'ignore',
     });
     children.push(first);
-    await waitFor(
+    await until(
       async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
+      'the first halo up',
       30_000,
     );
     const second = halo(['up'], cwd, { HALO_HTTP_PORT: String(await freePort()) });

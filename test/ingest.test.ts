@@ -17,6 +17,7 @@ import { encodeBatch, metricBatch, publishAll } from './helpers/batches.ts';
 import { testConfig } from './helpers/config.ts';
 import { startNatsServer, type TestNats } from './helpers/nats.ts';
 import { openTestStore } from './helpers/store.ts';
+import { until } from './helpers/wait.ts';
 
 const logger = silentLogger();
 let nats: TestNats;
@@ -55,19 +56,6 @@ async function setup(ingest: Record<string, unknown> = {}) {
     registry: new Registry(),
   });
   return { jsm };
-}
-
-async function until(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const count = async (s: Store) =>
@@ -165,8 +153,9 @@ describe('the ingester', () => {
     await until(
       async () => (await jsm.streams.info(STREAMS.deadLetters)).state.messages === 10_000,
       '10,000 dead letters',
+      60_000,
     );
-    await until(async () => (await count(store!)) === good, 'every good sample');
+    await until(async () => (await count(store!)) === good, 'every good sample', 60_000);
     expect(await distinctPoints(store!)).toBe(good);
 
     // Each dead letter keeps the batch and says why (published in order: stream seq n is item n-1).
@@ -206,7 +195,7 @@ describe('the ingester', () => {
       await publishAll(nc, items);
     };
     await publishSome(20);
-    await until(async () => (await count(s)) === 2000, 'the first batches');
+    await until(async () => (await count(s)) === 2000, 'the first batches', 60_000);
     await s.command(`DETACH TABLE ${s.table('samples')}`);
     const outageEnds = Date.now() + 20_000;
     while (Date.now() < outageEnds) {
@@ -234,6 +223,7 @@ describe('the ingester', () => {
       async () =>
         (await ingester!.metrics.batches.get()).values.reduce((n, v) => n + v.value, 0) === 2,
       'both batches',
+      60_000,
     );
     // 3 series admitted (2 from a, 1 new from b); b's 2 known + 1 new are stored, 2 refused.
     expect(await count(store!)).toBe(2 * 2 + 3 * 2);
@@ -268,7 +258,7 @@ describe('the ingester', () => {
           ),
         })),
       );
-      await until(async () => (await count(store!)) === 6000, 'all 60 batches');
+      await until(async () => (await count(store!)) === 6000, 'all 60 batches', 60_000);
       const stored = async (i: Ingester) =>
         (await i.metrics.batches.get()).values.reduce((n, v) => n + v.value, 0);
       const [a, b] = [await stored(ingester!), await stored(second)];
