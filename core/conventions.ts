@@ -59,6 +59,8 @@ export const TABLES = {
   samples: 'samples',
   samples1m: 'samples_1m',
   samples1h: 'samples_1h',
+  series: 'series',
+  ingestJournal: 'ingest_journal',
   logs: 'logs',
   alerts: 'alert_history',
   notifications: 'notification_log',

@@ -108,7 +108,7 @@ async function storedSamples(store: Store): Promise<StoredSample[]> {
 async function storedRollup(store: Store, key: 'samples1m' | 'samples1h'): Promise<unknown[]> {
   const b = (expr: string, name: string) => `toString(reinterpretAsUInt64(${expr})) AS ${name}`;
   return store.query({
-    text: `SELECT name, tier, host, service, any(labels) AS labels, toString(fingerprint) AS fp,
+    text: `SELECT name, tier, host, service, toString(fingerprint) AS fp,
              toString(ts) AS ts, ${b('sum(value_sum)', 'sum')}, toString(sum(value_count)) AS count,
              ${b('min(value_min)', 'min')}, ${b('max(value_max)', 'max')},
              ${b('argMaxMerge(value_last)', 'last')}
@@ -116,6 +116,27 @@ async function storedRollup(store: Store, key: 'samples1m' | 'samples1h'): Promi
            GROUP BY name, tier, host, service, fingerprint, ts ORDER BY fp, ts`,
     params: {},
   });
+}
+
+interface StoredSeries {
+  name: string;
+  tier: string;
+  host: string;
+  service: string;
+  labels: Record<string, string>;
+  fp: string;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** The series table merged per fingerprint: where a rollup row's labels are found. */
+async function storedSeries(store: Store): Promise<StoredSeries[]> {
+  return store.query<StoredSeries>(
+    sql`SELECT name, tier, host, service, any(labels) AS labels, toString(fingerprint) AS fp,
+          toString(min(first_seen)) AS first_seen, toString(max(last_seen)) AS last_seen
+        FROM ${ident(store.table('series'))}
+        GROUP BY name, tier, host, service, fingerprint ORDER BY fp`,
+  );
 }
 
 async function totals(store: Store): Promise<{ n: string; m: string; h: string; sum: number }> {
@@ -205,10 +226,11 @@ describe.each(PATHS)('$name', ({ write }) => {
 });
 
 describe('the same rows as writeSamples', () => {
-  it('store the same samples, fingerprints and rollups on every path', async () => {
+  it('store the same samples, fingerprints and rollups on every path; writeSamples registers the series', async () => {
     // -0 is left out: writeSamples sends JSON, where -0 becomes 0 (the fast paths keep it).
     const rows = awkwardRows(awkwardValues().filter((v) => !Object.is(v, -0)));
     const stored = [];
+    const series = [];
     for (const write of [writeSamples, writeSamplesFast, writeSamplesTsv]) {
       const store = await fresh();
       // Two batches, so that rollups of one series meet across inserts.
@@ -219,29 +241,53 @@ describe('the same rows as writeSamples', () => {
         minute: await storedRollup(store, 'samples1m'),
         hour: await storedRollup(store, 'samples1h'),
       });
+      series.push(await storedSeries(store));
     }
-    expect(stored[0]!.samples).toHaveLength(rows.length);
-    expect(stored[0]!.minute.length).toBeGreaterThan(1);
-    expect(stored[1]).toEqual(stored[0]);
-    expect(stored[2]).toEqual(stored[0]);
+    const first = stored[0]!;
+    expect(first.samples).toHaveLength(rows.length);
+    expect(first.minute.length).toBeGreaterThan(1);
+    expect(stored[1]).toEqual(first);
+    expect(stored[2]).toEqual(first);
+    // One series per fingerprint, holding the labels its samples carry, awkward ones included.
+    const labelsOf = new Map(first.samples.map((s) => [s.fingerprint, s.labels]));
+    expect(labelsOf.size).toBe(LABEL_SETS.length * SERIES.length);
+    expect(series[0]!.map((s) => s.fp)).toEqual([...labelsOf.keys()].sort());
+    for (const one of series[0]!) expect(one.labels, one.fp).toEqual(labelsOf.get(one.fp));
+    // The fast paths write the samples alone: registering series is writeSamples' part.
+    expect(series[1]).toEqual([]);
+    expect(series[2]).toEqual([]);
   });
 });
 
+/** A server store that records what the client is asked; `insert` may be made to fail. */
+function recordingServer(insertFails = false) {
+  const calls: Array<{ query: string; body: string }> = [];
+  const inserts: unknown[] = [];
+  const server = {
+    mode: 'server',
+    engine: undefined,
+    table: (key: string) => `halo.${key}`,
+    client: {
+      async exec(params: { query: string; values: AsyncIterable<Buffer> }) {
+        let body = '';
+        for await (const chunk of params.values) body += chunk.toString('utf8');
+        calls.push({ query: params.query, body });
+        return { stream: { destroy: () => undefined } };
+      },
+      insert(params: unknown) {
+        inserts.push(params);
+        return insertFails
+          ? Promise.reject(new Error('server down'))
+          : Promise.resolve({ executed: true });
+      },
+    },
+  } as unknown as Store;
+  return { server, calls, inserts };
+}
+
 describe('routing', () => {
   it('writeSamplesFast sends TabSeparated bytes through client.exec on a server, settings in the statement', async () => {
-    const calls: Array<{ query: string; body: string }> = [];
-    const server = {
-      mode: 'server',
-      table: (key: string) => `halo.${key}`,
-      client: {
-        async exec(params: { query: string; values: AsyncIterable<Buffer> }) {
-          let body = '';
-          for await (const chunk of params.values) body += chunk.toString('utf8');
-          calls.push({ query: params.query, body });
-          return { stream: { destroy: () => undefined } };
-        },
-      },
-    } as unknown as Store;
+    const { server, calls, inserts } = recordingServer();
     await writeSamplesFast(server, awkwardRows([1.5]), { dedupToken: "t'1" });
     expect(calls).toHaveLength(1);
     expect(calls[0]!.query).toBe(
@@ -253,7 +299,72 @@ describe('routing', () => {
     const ms = new Date(t0).toISOString().replace('T', ' ').replace('Z', '');
     expect(calls[0]!.body).toBe(`http_requests\tweb\tweb-1.example.com\tshop\t{}\t${ms}\t1.5\n`);
     await expect(writeSamplesChdbFile(server, awkwardRows([1]))).rejects.toThrow(
-      /not an embedded chDB store/,
+      /^write 1 samples: not an embedded chDB store/,
     );
+    // The samples alone: registering series is writeSamples' part.
+    expect(inserts).toEqual([]);
+  });
+
+  it('writeSamples on a server registers the series as JSONEachRow first, under a fresh token (never dropped as a repeat), then sends the samples', async () => {
+    const { server, calls, inserts } = recordingServer();
+    const rows = awkwardRows([1, 2, 3, 4]);
+    const [first, second] = [rows[0]!, rows[1]!];
+    // The first series again, later in the batch: its span grows, it is not registered twice.
+    rows.push({ ...first, ts: first.ts + 61_000, value: 5 });
+    await writeSamples(server, rows, { dedupToken: 'batch-1' });
+    const at = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString();
+    const seen = (ms: number) => at(ms).slice(0, 19).replace('T', ' ');
+    expect(inserts).toHaveLength(1);
+    expect(inserts[0]).toMatchObject({
+      table: 'halo.series',
+      columns: ['name', 'tier', 'host', 'service', 'labels', 'first_seen', 'last_seen'],
+      format: 'JSONEachRow',
+    });
+    // A repeat of identical series rows must reach the table too: a token of its own each time.
+    const token = (inserts[0] as { clickhouse_settings: { insert_deduplication_token: string } })
+      .clickhouse_settings.insert_deduplication_token;
+    expect(token).toMatch(/^once-[0-9a-f-]{36}$/);
+    const values = (inserts[0] as { values: unknown[] }).values;
+    expect(values).toHaveLength(4);
+    expect(values[0]).toEqual({
+      name: first.name,
+      tier: first.tier,
+      host: first.host,
+      service: first.service,
+      labels: first.labels,
+      first_seen: seen(first.ts),
+      last_seen: seen(first.ts + 61_000),
+    });
+    expect(values[1]).toMatchObject({ labels: second.labels, first_seen: seen(second.ts) });
+    // Then the samples, every row, under the batch's token.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.query).toContain("insert_deduplication_token = 'batch-1'");
+    expect(calls[0]!.body.split('\n')).toHaveLength(rows.length + 1);
+    // Registered: the same rows again send the samples only.
+    await writeSamples(server, rows, { dedupToken: 'batch-1' });
+    expect(inserts).toHaveLength(1);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('writeSamples on a server: a failed registration sends no samples; a malformed row sends nothing', async () => {
+    const down = recordingServer(true);
+    await expect(writeSamples(down.server, awkwardRows([1, 2]))).rejects.toMatchObject({
+      name: 'StoreError',
+      message: expect.stringMatching(/^register 2 series: server down$/) as unknown,
+    });
+    expect(down.inserts).toHaveLength(1);
+    expect(down.calls).toEqual([]);
+
+    const up = recordingServer();
+    const rows = awkwardRows([1, 2, 3]);
+    rows[2] = { ...rows[2]!, value: '3' as unknown as number };
+    await expect(writeSamples(up.server, rows)).rejects.toMatchObject({
+      name: 'StoreError',
+      message: expect.stringMatching(
+        /^write 3 samples: sample 2: value must be a number \(got string\)$/,
+      ) as unknown,
+    });
+    expect(up.inserts).toEqual([]);
+    expect(up.calls).toEqual([]);
   });
 });

@@ -20,9 +20,21 @@ function fail(index: number, what: string, got: unknown): never {
   throw new TypeError(`sample ${index}: ${what} (got ${kind})`);
 }
 
+/** Throws a TypeError naming the first row that is not a well-formed sample. */
+export function checkSampleRows(rows: readonly SampleRow[]): void {
+  for (let i = 0; i < rows.length; i++) checkRow(rows[i]!, i);
+}
+
 function checkRow(row: SampleRow, index: number): void {
+  for (const field of ['name', 'tier', 'host', 'service'] as const) {
+    if (typeof row[field] !== 'string') fail(index, `${field} must be a string`, row[field]);
+  }
   if (typeof row.labels !== 'object' || row.labels === null) {
     fail(index, 'labels must be an object', row.labels);
+  }
+  for (const key of Object.keys(row.labels)) {
+    if (typeof row.labels[key] !== 'string')
+      fail(index, 'a label must be a string', row.labels[key]);
   }
   if (typeof row.value !== 'number') fail(index, 'value must be a number', row.value);
   if (!Number.isSafeInteger(row.ts)) fail(index, 'ts must be integer milliseconds', row.ts);

@@ -35,6 +35,22 @@ function embeddedEngine(store: Store): ChdbEngine | undefined {
 const COLUMN_LIST = `(${SAMPLE_COLUMNS.join(', ')})`;
 
 /**
+ * Where sample-shaped rows go (embedded file path): a table, its columns, and the SELECT list
+ * that makes them from the payload's columns (SAMPLE_STRUCTURE). Samples take them as they are.
+ */
+export interface SampleTarget {
+  table: string;
+  /** What the rows are, for errors: "samples", "series". */
+  what: string;
+  columns: string;
+  select: string;
+}
+
+function samplesTarget(store: Store): SampleTarget {
+  return { table: store.table('samples'), what: 'samples', columns: COLUMN_LIST, select: '*' };
+}
+
+/**
  * Portable: TabSeparated bytes through @clickhouse/client's exec, the statement carrying its own
  * settings. The same call serves a ClickHouse server and embedded chDB.
  */
@@ -69,28 +85,34 @@ export async function writeSamplesChdbFile(
   store: Store,
   rows: readonly SampleRow[],
   options: WriteOptions = {},
+  target: SampleTarget = samplesTarget(store),
+  settings: ClickHouseSettings = {
+    ...dedupSettings(options),
+    deduplicate_insert_select: 'force_enable',
+  },
 ): Promise<void> {
   if (rows.length === 0) return;
   const engine = embeddedEngine(store);
-  if (engine === undefined) {
-    throw storeError(`write ${rows.length} samples`, new Error('not an embedded chDB store'));
-  }
+  const what = `write ${rows.length} ${target.what}`;
+  if (engine === undefined) throw storeError(what, new Error('not an embedded chDB store'));
   const path = join(tmpdir(), `halo-samples-${randomUUID()}.rowbinary`);
   try {
     await writeFile(path, encodeSamplesRowBinary(rows), { flag: 'wx' });
-    const settings = { ...dedupSettings(options), deduplicate_insert_select: 'force_enable' };
     await engine.queryAsync(
-      `INSERT INTO ${store.table('samples')} ${COLUMN_LIST} SETTINGS ${settingsClause(settings)} ` +
-        `SELECT * FROM file(${literal(path)}, RowBinary, ${literal(SAMPLE_STRUCTURE)})`,
+      `INSERT INTO ${target.table} ${target.columns} SETTINGS ${settingsClause(settings)} ` +
+        `SELECT ${target.select} FROM file(${literal(path)}, RowBinary, ${literal(SAMPLE_STRUCTURE)})`,
     );
   } catch (err) {
-    throw storeError(`write ${rows.length} samples`, err);
+    throw storeError(what, err);
   } finally {
     await rm(path, { force: true });
   }
 }
 
-/** writeSamples' contract, faster: the chDB file path when embedded, TabSeparated otherwise. */
+/**
+ * The samples insert of writeSamples (which registers the series first): the chDB file path
+ * when embedded, TabSeparated otherwise.
+ */
 export async function writeSamplesFast(
   store: Store,
   rows: readonly SampleRow[],
@@ -98,4 +120,14 @@ export async function writeSamplesFast(
 ): Promise<void> {
   if (embeddedEngine(store) !== undefined) await writeSamplesChdbFile(store, rows, options);
   else await writeSamplesTsv(store, rows, options);
+}
+
+/** Embedded only: sample-shaped rows into another table, without deduplication (idempotent rows). */
+export async function writeSampleShaped(
+  store: Store,
+  rows: readonly SampleRow[],
+  target: SampleTarget,
+): Promise<void> {
+  // A fresh token: these rows are idempotent, and a repeat must not be dropped either.
+  await writeSamplesChdbFile(store, rows, {}, target, dedupSettings({}));
 }

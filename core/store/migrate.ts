@@ -13,6 +13,8 @@ const RETENTION: Record<string, keyof HaloConfig['clickhouse']['retention']> = {
   [TABLES.samples]: 'samples',
   [TABLES.samples1m]: 'rollups_1m',
   [TABLES.samples1h]: 'rollups_1h',
+  // A series' labels are needed as long as its longest-kept rollup.
+  [TABLES.series]: 'rollups_1h',
   [TABLES.logs]: 'logs',
   [TABLES.alerts]: 'alerts',
   [TABLES.notifications]: 'notifications',
@@ -24,6 +26,8 @@ const TTL_EXPR: Record<string, string> = {
   [TABLES.samples]: 'toDateTime(ts)',
   [TABLES.samples1m]: 'ts',
   [TABLES.samples1h]: 'ts',
+  [TABLES.series]: 'last_seen',
+  [TABLES.ingestJournal]: 'toDateTime(written)',
   [TABLES.logs]: 'toDateTime(ts)',
   [TABLES.alerts]: 'toDateTime(ts)',
   [TABLES.notifications]: 'toDateTime(ts)',
@@ -35,6 +39,12 @@ export function ddlContext(config: HaloConfig): DdlContext {
   for (const [table, key] of Object.entries(RETENTION)) {
     ttlSeconds[table] = config.clickhouse.retention[key].seconds;
   }
+  // last_seen trails the last sample by up to an hour: keep a series a day past its rollups.
+  ttlSeconds[TABLES.series] = (ttlSeconds[TABLES.series] ?? 0) + 86_400;
+  // A message may be redelivered as long as its stream keeps it; its journal entry must outlive it.
+  const { metrics, logs } = config.nats.streams;
+  ttlSeconds[TABLES.ingestJournal] =
+    Math.ceil(Math.max(metrics.max_age.ms, logs.max_age.ms) / 1000) + 86_400;
   return { database: config.clickhouse.database, cluster: config.clickhouse.cluster, ttlSeconds };
 }
 

@@ -5,6 +5,8 @@ import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Severity } from '../conventions.ts';
 import { dedupSettings, type DedupOptions } from './dedup.ts';
 import { writeSamplesFast } from './fast-write.ts';
+import { checkSampleRows } from './encode-samples.ts';
+import { registerSeries } from './series.ts';
 import { storeError, type Store } from './store.ts';
 
 export interface SampleRow {
@@ -16,6 +18,11 @@ export interface SampleRow {
   /** Milliseconds since the epoch (UTC). */
   ts: number;
   value: number;
+  /**
+   * The series' identity as seriesKey() makes it, when the caller has it already (the ingester
+   * does): saves working it out again for every row.
+   */
+  key?: string;
 }
 
 export interface LogRow {
@@ -59,13 +66,20 @@ async function insertBatch(
 
 /**
  * Writes one batch of samples in one insert (see fast-write.ts: a RowBinary file read by the
- * embedded engine, TabSeparated bytes to a server), exactly: NaN, ±Inf and -0 included.
+ * embedded engine, TabSeparated bytes to a server), exactly: NaN, ±Inf and -0 included. New
+ * series are registered in the series table first (see series.ts).
  */
 export async function writeSamples(
   store: Store,
   rows: readonly SampleRow[],
   options: WriteOptions = {},
 ): Promise<void> {
+  try {
+    checkSampleRows(rows);
+  } catch (err) {
+    throw storeError(`write ${rows.length} samples`, err);
+  }
+  await registerSeries(store, rows);
   await writeSamplesFast(store, rows, options);
 }
 

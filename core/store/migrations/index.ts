@@ -4,7 +4,16 @@ import { migration as samples } from './001-samples.ts';
 import { migration as logs } from './002-logs.ts';
 import { migration as alerting } from './003-alerting.ts';
 import { migration as sloEvaluations } from './004-slo-evaluations.ts';
+import { migration as series } from './005-series.ts';
+import { migration as ingestJournal } from './006-ingest-journal.ts';
 import type { Migration } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [samples, logs, alerting, sloEvaluations];
+export const MIGRATIONS: readonly Migration[] = [
+  samples,
+  logs,
+  alerting,
+  sloEvaluations,
+  series,
+  ingestJournal,
+];
 export type { Migration } from './types.ts';
