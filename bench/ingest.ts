@@ -1,7 +1,8 @@
 // Bench: the whole pipeline on this machine — generated Prometheus text from K hosts is parsed,
 // turned into deltas, batched, spooled and published to a real nats-server, then consumed by the
 // ingester into embedded ClickHouse. Prints sustained samples/s end to end (counted in ClickHouse),
-// CPU, peak RSS and bytes per sample after a final merge, and one JSON line last.
+// CPU, peak RSS and bytes per sample after a final merge; then the ingester alone, draining the
+// whole stream again into a second database from a new consumer; and one JSON line last.
 // Usage: npm run bench:ingest [-- HOSTS SERIES_PER_HOST ROUNDS]
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,10 +40,11 @@ const nats = await startLocalNats({
   port: 0,
   logger,
 });
-const config = configSchema.parse({
+const rawConfig = {
   data_dir: join(dir, 'data'),
   nats: { url: nats.url, streams: { metrics: { max_bytes: '8GiB' } } },
-});
+};
+const config = configSchema.parse(rawConfig);
 const nc = await connectBus({ config, logger });
 await ensureStreams(nc, config, logger);
 const store = await openStore({ config, logger });
@@ -82,7 +84,7 @@ const trackers = new Map<number, DeltaTracker>();
 const ingester = new Ingester({
   nc,
   store,
-  config: ingestConfigSchema.parse({ concurrency: 4 }),
+  config: ingestConfigSchema.parse({}),
   logger,
   registry: new Registry(),
 });
@@ -147,11 +149,48 @@ await ingester.stop();
 await publisher.stop();
 
 await store.command(`OPTIMIZE TABLE ${store.table('samples')} FINAL`);
-const [disk] = await store.query<{ bytes: string; rows: string }>(
-  sql`SELECT sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts WHERE database = ${store.database} AND table = ${'samples'} AND active`,
+const disk = await store.query<{ table: string; bytes: string; rows: string }>(
+  sql`SELECT table, sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts
+      WHERE database = ${store.database} AND active GROUP BY table`,
 );
+const diskOf = (table: string) => Number(disk.find((row) => row.table === table)?.bytes ?? 0);
 const stored = await count();
 await store.close();
+
+// The ingester alone: a new consumer drains the whole stream into a fresh database.
+const replayConfig = configSchema.parse({ ...rawConfig, clickhouse: { database: 'replay' } });
+const replayStore = await openStore({ config: replayConfig, logger });
+await migrate(replayStore, replayConfig, logger);
+// For profiling only: BENCH_NO_ROLLUPS=1 measures the same drain without the rollup views.
+if (process.env['BENCH_NO_ROLLUPS']) {
+  for (const view of ['samples_1h_mv', 'samples_1m_mv'])
+    await replayStore.command(`DROP VIEW replay.${view}`);
+}
+const replayRegistry = new Registry();
+const replay = new Ingester({
+  nc,
+  store: replayStore,
+  config: ingestConfigSchema.parse({ consumer: 'bench-replay' }),
+  logger,
+  registry: replayRegistry,
+});
+const replayCpu = process.cpuUsage();
+const replayBegan = performance.now();
+await replay.start();
+const replayCount = async () =>
+  Number(
+    (
+      await replayStore.query<{ n: string }>(
+        sql`SELECT count() AS n FROM ${ident(replayStore.table('samples'))}`,
+      )
+    )[0]?.n,
+  );
+while ((await replayCount()) < stored) await new Promise((resolve) => setTimeout(resolve, 100));
+const replaySeconds = (performance.now() - replayBegan) / 1000;
+const replayCpuUsed = process.cpuUsage(replayCpu);
+if (process.env['BENCH_DEBUG']) console.log(await replayRegistry.metrics());
+await replay.stop();
+await replayStore.close();
 await nc.close();
 await nats.stop();
 rmSync(dir, { recursive: true, force: true });
@@ -167,7 +206,15 @@ const result = {
   cpu_seconds_halo: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
   cpu_seconds_nats: Number(natsCpu.toFixed(2)),
   peak_rss_mib: Number((peakRss / 2 ** 20).toFixed(1)),
-  bytes_per_sample: Number((Number(disk?.bytes) / Number(disk?.rows)).toFixed(3)),
+  bytes_per_sample: Number((diskOf('samples') / stored).toFixed(3)),
+  bytes_per_sample_with_rollups: Number(
+    (
+      (diskOf('samples') + diskOf('samples_1m') + diskOf('samples_1h') + diskOf('series')) /
+      stored
+    ).toFixed(3),
+  ),
+  ingester_only_samples_per_second: Math.round(stored / replaySeconds),
+  ingester_only_cpu_seconds: Number(((replayCpuUsed.user + replayCpuUsed.system) / 1e6).toFixed(2)),
   machine: machine(),
 };
 console.log(`machine: ${result.machine}`);
@@ -180,5 +227,10 @@ console.log(
 console.log(
   `cpu: ${result.cpu_seconds_halo} s in Halo's process, ${result.cpu_seconds_nats} s in nats-server; peak RSS ${result.peak_rss_mib} MiB`,
 );
-console.log(`disk: ${result.bytes_per_sample} bytes/sample after OPTIMIZE FINAL`);
+console.log(
+  `disk: ${result.bytes_per_sample} bytes/sample in samples after OPTIMIZE FINAL, ${result.bytes_per_sample_with_rollups} with rollups and series`,
+);
+console.log(
+  `ingester alone (a new consumer drains the stream into a fresh database): ${result.ingester_only_samples_per_second} samples/s, ${result.ingester_only_cpu_seconds} s CPU`,
+);
 console.log(JSON.stringify(result));

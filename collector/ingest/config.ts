@@ -19,10 +19,21 @@ export const ingestConfigSchema = z
       .string({ error: 'expected a consumer name' })
       .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected a name of letters, digits, _ and -' })
       .default('halo-ingest'),
-    /** Batches inserted at once by this process. */
-    concurrency: count(4, 64),
+    /** Inserts under way at once in this process (each holds many batches). */
+    concurrency: count(2, 64),
     /** Batches delivered and not yet acked, over all ingesters. */
-    max_ack_pending: count(1000, 100_000),
+    max_ack_pending: count(10_000, 1_000_000),
+    /**
+     * Batches are gathered into one insert until it holds max_rows rows or max_bytes of batch
+     * payload, or its oldest batch has waited max_wait. Fewer, larger inserts are much faster.
+     */
+    insert: z
+      .strictObject({
+        max_rows: count(250_000, 1_000_000),
+        max_bytes: byteSize('64MiB'),
+        max_wait: duration('1s', { ms: 10, text: '10ms' }),
+      })
+      .prefault({}),
     /** A batch not acked in this time is delivered again (the ingester extends it while retrying). */
     ack_wait: duration('60s', { ms: 1000, text: '1s' }),
     retry: z

@@ -6,7 +6,9 @@ export interface IngestMetrics {
   rows: Counter<'kind'>;
   batches: Counter<'kind' | 'outcome'>;
   insertSeconds: Histogram<'kind'>;
-  batchRows: Histogram<'kind'>;
+  insertRows: Histogram<'kind'>;
+  insertBatches: Histogram<'kind'>;
+  redelivered: Counter<'kind'>;
   deadLetters: Counter<'kind'>;
   droppedSeries: Counter<'tier'>;
   droppedSamples: Counter<'tier'>;
@@ -34,16 +36,29 @@ export function createIngestMetrics(
     }),
     insertSeconds: new Histogram({
       name: 'halo_ingest_insert_seconds',
-      help: 'Time of one batch insert, retries excluded.',
+      help: 'Time of one insert, retries excluded.',
       labelNames: ['kind'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    batchRows: new Histogram({
-      name: 'halo_ingest_batch_rows',
-      help: 'Rows per batch.',
+    insertRows: new Histogram({
+      name: 'halo_ingest_insert_rows',
+      help: 'Rows per insert (one insert gathers many batches).',
       labelNames: ['kind'],
-      buckets: [1, 10, 100, 1000, 5000, 10_000, 50_000, 100_000],
+      buckets: [1, 100, 1000, 10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000],
+      registers,
+    }),
+    insertBatches: new Histogram({
+      name: 'halo_ingest_insert_batches',
+      help: 'Batches (stream messages) per insert.',
+      labelNames: ['kind'],
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+      registers,
+    }),
+    redelivered: new Counter({
+      name: 'halo_ingest_redelivered_total',
+      help: 'Batches delivered again (after a crash, a lost ack or a consumer reset), looked up in the journal.',
+      labelNames: ['kind'],
       registers,
     }),
     deadLetters: new Counter({

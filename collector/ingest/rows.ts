@@ -1,6 +1,7 @@
 // Turns decoded batches into store rows, and bounds the number of series per tier.
 
 import { fromWireNumber, type LogBatch, type MetricBatch } from '../../core/batch.ts';
+import { seriesKey } from '../../core/store/series.ts';
 import type { LogRow, SampleRow } from '../../core/store/write.ts';
 
 /** Remembers the series seen per tier and refuses new ones past the bound. */
@@ -26,13 +27,6 @@ export class SeriesLimiter {
   }
 }
 
-function labelKey(labels: Record<string, string>): string {
-  const keys = Object.keys(labels).sort();
-  let out = '';
-  for (const key of keys) out += `${key}\u0001${labels[key]}\u0000`;
-  return out;
-}
-
 export interface SampleRows {
   rows: SampleRow[];
   /** Series refused by the per-tier bound, and their samples. */
@@ -45,7 +39,7 @@ export function sampleRows(batch: MetricBatch, limiter: SeriesLimiter): SampleRo
   let droppedSeries = 0;
   let droppedSamples = 0;
   for (const series of batch.series) {
-    const key = `${series.name}\u0002${batch.host}\u0002${series.service}\u0002${labelKey(series.labels)}`;
+    const key = seriesKey(series.name, batch.tier, batch.host, series.service, series.labels);
     if (!limiter.admit(batch.tier, key)) {
       droppedSeries++;
       droppedSamples += series.points.length;
@@ -60,6 +54,7 @@ export function sampleRows(batch: MetricBatch, limiter: SeriesLimiter): SampleRo
         labels: series.labels,
         ts,
         value: fromWireNumber(value),
+        key,
       });
     }
   }
