@@ -1,10 +1,9 @@
 // `halo slo check FILE…`: validates SLO specs (halo/v1 or OpenSLO v1) and prints, per SLO and
 // burn-rate tier, how fast a total outage and a given error rate are detected and at what cost.
 
-import { readFileSync } from 'node:fs';
 import { describeSlo, formatCheck } from '../alerter/slo/check.ts';
-import { loadOpenSloFile } from '../alerter/slo/openslo.ts';
-import { loadSloFile, type Slo } from '../alerter/slo/spec.ts';
+import { loadAnySloFile } from '../alerter/slo/load.ts';
+import type { Slo } from '../alerter/slo/spec.ts';
 import { ConfigError } from '../core/errors.ts';
 import { formatDuration } from '../core/units.ts';
 
@@ -31,15 +30,8 @@ function windowText(slo: Slo): string {
 export function sloCheck(files: readonly string[], errorRate: number): string {
   const out: string[] = [];
   for (const file of files) {
-    const text = readFileSync(file, 'utf8');
-    let slos: Slo[];
-    if (/^apiVersion:\s*openslo\/v1/m.test(text)) {
-      const imported = loadOpenSloFile(file);
-      slos = imported.slos;
-      for (const warning of imported.warnings) out.push(`warning: ${warning}`);
-    } else {
-      slos = loadSloFile(file);
-    }
+    const { slos, warnings } = loadAnySloFile(file);
+    for (const warning of warnings) out.push(`warning: ${warning}`);
     for (const slo of slos) {
       out.push(
         `SLO ${slo.name} (service ${slo.service}, objective ${slo.objective}%, ${windowText(slo)}) from ${slo.source}`,

@@ -1,12 +1,10 @@
 // The halo/v1 SLO spec loader: parses SLO files into the model; errors name file:line, key, value and what is expected.
 
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { ConfigError } from '../../core/errors.ts';
 import type { Exclusion, LogMatcher, Sli, Slo } from './model.ts';
 import type { logMatcherSchema } from './spec-fields.ts';
 import { sloDocumentSchema, type SloDocument } from './spec-schema.ts';
-import { parseWith, positionOf, readYamlDocuments, showValue, type YamlDoc } from './yaml-docs.ts';
+import { parseHaloDocuments, parseWith, readDocumentFile, type YamlDoc } from './yaml-docs.ts';
 
 export type {
   Exclusion,
@@ -101,35 +99,13 @@ function toSlo(doc: SloDocument, source: string): Slo {
 
 /** Parses every `---` document of a halo/v1 SLO file; `label` names the file in errors. */
 export function parseSlos(text: string, label: string): Slo[] {
-  const slos: Slo[] = [];
-  const seen = new Map<string, string>();
-  for (const y of readYamlDocuments(text, label)) {
-    const source = positionOf(y, []);
-    if (typeof y.raw !== 'object' || Array.isArray(y.raw)) {
-      throw new ConfigError(`${source}: expected a mapping with apiVersion, kind, metadata, spec`);
-    }
-    const { apiVersion, kind } = y.raw as Record<string, unknown>;
-    if (apiVersion !== 'halo/v1' || kind !== 'SLO') {
-      const key = apiVersion !== 'halo/v1' ? 'apiVersion' : 'kind';
-      const hint = apiVersion === 'openslo/v1' ? ' (import OpenSLO documents with openslo.ts)' : '';
-      const got = showValue((y.raw as Record<string, unknown>)[key]) ?? 'a mapping';
-      const expected = key === 'apiVersion' ? '"halo/v1"' : '"SLO"';
-      throw new ConfigError(
-        `${positionOf(y, [key])}: ${key}: got ${got}, expected ${expected}${hint}`,
-      );
-    }
-    const doc = parseWith(sloDocumentSchema, y);
-    const where = positionOf(y, ['metadata', 'name']);
-    const previous = seen.get(doc.metadata.name);
-    if (previous !== undefined) {
-      throw new ConfigError(
-        `${where}: metadata.name: got "${doc.metadata.name}", expected a name not used before (${previous})`,
-      );
-    }
-    seen.set(doc.metadata.name, where);
-    slos.push(toSlo(doc, source));
-  }
-  return slos;
+  return parseHaloDocuments(text, label, {
+    kind: 'SLO',
+    schema: sloDocumentSchema,
+    hint: (raw) =>
+      raw['apiVersion'] === 'openslo/v1' ? ' (import OpenSLO documents with openslo.ts)' : '',
+    build: (doc, source) => toSlo(doc, source),
+  });
 }
 
 /** Validates a halo/v1 SLO document built in code (the OpenSLO import); errors point into `y`. */
@@ -139,13 +115,5 @@ export function buildSlo(value: unknown, y: YamlDoc, source: string): Slo {
 
 /** Reads and parses a halo/v1 SLO file. */
 export function loadSloFile(path: string): Slo[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new ConfigError(`${path}: cannot read SLO file: ${why}`, { cause: err });
-  }
-  return parseSlos(text, path);
+  return parseSlos(readDocumentFile(path, 'SLO'), path);
 }

@@ -1,5 +1,6 @@
 // Reads multi-document YAML with line positions, and turns zod issues into "file:line: key: got …, expected …" errors.
 
+import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
 import { allowedKeys, unknownKeyHint } from '../../core/config/shape.ts';
@@ -108,4 +109,77 @@ export function parseWith<S extends z.ZodType>(
     return `${positionOf(y, full)}: ${subject}: ${got}${message}`;
   });
   throw new ConfigError(messages.join('\n'));
+}
+
+/** What one kind of halo/v1 document needs to be read: its kind, schema and how to build it. */
+export interface DocumentKind<S extends z.ZodType<{ metadata: { name: string } }>, T> {
+  kind: string;
+  schema: S;
+  build: (doc: z.output<S>, source: string, y: YamlDoc) => T;
+  /** A hint added when a document of another kind turns up, e.g. where SLOs are loaded. */
+  hint?: (raw: Record<string, unknown>) => string;
+}
+
+/**
+ * Every `---` document of a halo/v1 file of one kind, validated, each name used once; errors
+ * point at file:line.
+ */
+export function parseHaloDocuments<S extends z.ZodType<{ metadata: { name: string } }>, T>(
+  text: string,
+  label: string,
+  kind: DocumentKind<S, T>,
+): T[] {
+  const out: T[] = [];
+  const seen = new Map<string, string>();
+  for (const y of readYamlDocuments(text, label)) {
+    const source = positionOf(y, []);
+    if (typeof y.raw !== 'object' || Array.isArray(y.raw)) {
+      throw new ConfigError(`${source}: expected a mapping with apiVersion, kind, metadata, spec`);
+    }
+    const raw = y.raw as Record<string, unknown>;
+    if (raw['apiVersion'] !== 'halo/v1' || raw['kind'] !== kind.kind) {
+      const key = raw['apiVersion'] !== 'halo/v1' ? 'apiVersion' : 'kind';
+      const got = showValue(raw[key]) ?? 'a mapping';
+      const expected = key === 'apiVersion' ? '"halo/v1"' : `"${kind.kind}"`;
+      throw new ConfigError(
+        `${positionOf(y, [key])}: ${key}: got ${got}, expected ${expected}${kind.hint?.(raw) ?? ''}`,
+      );
+    }
+    const doc = parseWith(kind.schema, y);
+    const where = positionOf(y, ['metadata', 'name']);
+    const previous = seen.get(doc.metadata.name);
+    if (previous !== undefined) {
+      throw new ConfigError(
+        `${where}: metadata.name: got "${doc.metadata.name}", expected a name not used before (${previous})`,
+      );
+    }
+    seen.set(doc.metadata.name, where);
+    out.push(kind.build(doc, source, y));
+  }
+  return out;
+}
+
+/** A file's text, or a ConfigError naming the file and what it should have held. */
+export function readDocumentFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new ConfigError(`${path}: cannot read ${what} file: ${why}`, { cause: err });
+  }
+}
+
+/** Throws when two items (from different files) share a name; errors name both places. */
+export function requireUniqueNames(items: ReadonlyArray<{ name: string; source: string }>): void {
+  const seen = new Map<string, string>();
+  for (const item of items) {
+    const previous = seen.get(item.name);
+    if (previous !== undefined) {
+      throw new ConfigError(
+        `${item.source}: metadata.name: got "${item.name}", expected a name not used before (${previous})`,
+      );
+    }
+    seen.set(item.name, item.source);
+  }
 }

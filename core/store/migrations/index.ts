@@ -6,6 +6,7 @@ import { migration as alerting } from './003-alerting.ts';
 import { migration as sloEvaluations } from './004-slo-evaluations.ts';
 import { migration as series } from './005-series.ts';
 import { migration as ingestJournal } from './006-ingest-journal.ts';
+import { migration as sloBudget } from './007-slo-budget.ts';
 import type { Migration } from './types.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -15,5 +16,6 @@ export const MIGRATIONS: readonly Migration[] = [
   sloEvaluations,
   series,
   ingestJournal,
+  sloBudget,
 ];
 export type { Migration } from './types.ts';
