@@ -1,6 +1,7 @@
 // The whole halo.yaml: the core keys plus the sections of the roles this binary runs.
 
 import type { z } from 'zod';
+import { alerterConfigSchema } from '../alerter/config.ts';
 import { agentConfigSchema } from '../collector/agent/config.ts';
 import { SOURCE_DEFINITIONS } from '../collector/agent/sources/index.ts';
 import { ingestConfigSchema } from '../collector/ingest/config.ts';
@@ -11,6 +12,7 @@ export const agentSchema = agentConfigSchema(SOURCE_DEFINITIONS);
 export const haloConfigSchema = extendConfigSchema({
   agent: agentSchema.optional(),
   ingest: ingestConfigSchema,
+  alerter: alerterConfigSchema,
 });
 
 export type FullConfig = z.output<typeof haloConfigSchema>;

@@ -131,6 +131,17 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('alert')
+    .description(
+      'run the alerter: SLO burn rates and rules every interval (several may run; one leads through a NATS KV lease)',
+    )
+    .action((_opts, command: Command) =>
+      serve(command, async (config, logger) =>
+        (await import('./alert.ts')).runAlertRole(config, logger),
+      ),
+    );
+
+  program
     .command('migrate')
     .description('apply the ClickHouse schema migrations and retention, then exit')
     .action((_opts, command: Command) => runMigrate(command));
@@ -153,6 +164,30 @@ export function buildProgram(): Command {
       const { parseErrorRate, sloCheck } = await import('./slo.ts');
       process.stdout.write(sloCheck(files, parseErrorRate(opts.errorRate)));
     });
+
+  slo
+    .command('backtest')
+    .description(
+      'replay SLOs over stored history and list when each burn-rate tier would have fired and resolved',
+    )
+    .argument('<files...>', 'SLO files')
+    .requiredOption(
+      '--from <time>',
+      'start, ISO 8601 (e.g. 2026-11-01T00:00:00Z) or a duration ago (e.g. 7d)',
+    )
+    .option('--to <time>', 'end, ISO 8601 or a duration ago', '0s')
+    .option('--step <duration>', 'time between evaluations', '1m')
+    .option('--slo <name>', 'only this SLO')
+    .action(
+      async (
+        files: string[],
+        opts: { from: string; to: string; step: string; slo?: string },
+        command: Command,
+      ) => {
+        const { runBacktest } = await import('./backtest.ts');
+        process.stdout.write(await runBacktest(load(command).config, files, opts));
+      },
+    );
 
   program
     .command('version')

@@ -14,6 +14,7 @@ import { createRegistry, registerChecks } from '../core/metrics.ts';
 import { migrate } from '../core/store/migrate.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { startAgent } from './agent.ts';
+import { startAlerter } from './alert.ts';
 import { startIngester } from './ingest.ts';
 import { agentSchema, type FullConfig } from './config-schema.ts';
 
@@ -61,6 +62,11 @@ export async function startHalo(config: FullConfig, logger: Logger): Promise<Run
     registerChecks(registry, checks);
     const app = new Hono();
     app.route('/', createHealthApp({ registry, checks }));
+    // The alerter's API exists only once the alerter does; the server starts before it.
+    const late: { api?: Hono } = {};
+    app.all('/api/*', (c) =>
+      late.api ? late.api.fetch(c.req.raw) : c.json({ error: 'the alerter is starting' }, 503),
+    );
     // The port first: if it is taken, nothing else has been created yet.
     const http = await serveHttp(app, config.http.address, config.http.port);
     stops.push({ what: 'http', stop: () => http.close() });
@@ -106,6 +112,10 @@ export async function startHalo(config: FullConfig, logger: Logger): Promise<Run
       connection: () => connected,
     });
     stops.push({ what: 'agent', stop: () => agent.stop() });
+
+    const alerter = await startAlerter({ config, store, nc: nats, logger, registry });
+    stops.push({ what: 'alerter', stop: () => alerter.stop() });
+    late.api = alerter.app;
 
     started = true;
     log.info(

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../core/store/migrations/index.ts';
 import { freePort } from './helpers/ports.ts';
 import { startNatsServer } from './helpers/nats.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -130,6 +131,64 @@ describe('halo up on embedded defaults', () => {
 });
 
 describe('a bad start is one line and a non-zero exit, with nothing left behind', () => {
+  it('evaluates the SLO files of alerter.slos and serves them at /api/v1/slos', async () => {
+    const cwd = tempDir();
+    const port = await freePort();
+    mkdirSync(join(cwd, 'slos'));
+    writeFileSync(
+      join(cwd, 'slos', 'checkout.yaml'),
+      [
+        'apiVersion: halo/v1',
+        'kind: SLO',
+        'metadata: { name: checkout }',
+        'spec:',
+        '  service: checkout',
+        '  objective: 99.9',
+        '  window: { rolling: 30d }',
+        '  sli:',
+        '    ratio:',
+        '      bad: { metric: http_requests_total, matchers: { code: "500" } }',
+        '      total: { metric: http_requests_total }',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(cwd, 'halo.yaml'), "alerter: { slos: ['slos/*.yaml'], interval: 1s }\n");
+    const child = spawn(process.execPath, [bin, 'up'], {
+      cwd,
+      env: baseEnv({ HALO_HTTP_PORT: String(port) }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    const url = `http://127.0.0.1:${port}/api/v1/slos`;
+    let body: { leading?: boolean; evaluatedAt?: string | null; slos?: Array<{ name: string }> } =
+      {};
+    await until(
+      async () => {
+        const response = await fetch(url).catch(() => undefined);
+        if (response?.status !== 200) return false;
+        body = (await response.json()) as typeof body;
+        return body.evaluatedAt !== null;
+      },
+      'an evaluation',
+      30_000,
+    );
+    expect(body.leading).toBe(true);
+    expect(body.slos?.map((slo) => slo.name)).toEqual(['checkout']);
+    const alerts = await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`)).json();
+    expect(alerts).toEqual({ alerts: [] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('halo alert without a NATS server to take its lease in exits 2 saying so', () => {
+    const result = halo(['alert'], tempDir());
+    expect(result.code).toBe(2);
+    expect(errorLines(result.stderr)).toEqual([
+      'halo: nats.url: missing: halo alert takes its lease in NATS KV (set nats.url or HALO_NATS_URL); `halo up` runs everything in one process',
+    ]);
+  });
+
   it('a broken config file exits 2 naming the file and key', () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, 'halo.yaml'), 'http:\n  prot: 80\n');
@@ -241,7 +300,9 @@ describe('halo config check, migrate and version', () => {
 
   it('migrate applies the schema once, then finds it up to date', () => {
     const cwd = tempDir();
-    expect(halo(['migrate'], cwd).stdout).toBe('migrations applied: 1, 2, 3, 4\n');
+    expect(halo(['migrate'], cwd).stdout).toBe(
+      `migrations applied: ${MIGRATIONS.map((m) => m.version).join(', ')}\n`,
+    );
     expect(halo(['migrate'], cwd).stdout).toBe('migrations applied: none (schema up to date)\n');
   });
 

@@ -1,0 +1,96 @@
+// Runs the alert role: SLO and rule evaluation on a schedule, with a lease in NATS KV so that of
+// several replicas one evaluates, and the alerter API. Also used inside `halo up`.
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import { Alerter } from '../alerter/alerter.ts';
+import { createAlerterApi } from '../alerter/api.ts';
+import { Lease } from '../alerter/ha/lease.ts';
+import { canFire, errorBudget } from '../alerter/slo/burn.ts';
+import { expandFiles, loadSlos } from '../alerter/slo/load.ts';
+import { tiersForSlo } from '../alerter/slo/windows.ts';
+import type { Slo } from '../alerter/slo/model.ts';
+import type { RuleEvaluation } from '../alerter/state/types.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Store } from '../core/store/store.ts';
+import type { FullConfig } from './config-schema.ts';
+import { runRole } from './role.ts';
+import { loadRules, ruleEvaluator } from './rules.ts';
+
+export interface StartedAlerter {
+  alerter: Alerter;
+  slos: Slo[];
+  app: Hono;
+  stop(): Promise<void>;
+}
+
+/** Loads the SLO and rule files of the config and starts evaluating (when leading). */
+export async function startAlerter(options: {
+  config: FullConfig;
+  store: Store;
+  nc: NatsConnection;
+  logger: Logger;
+  registry: Registry;
+}): Promise<StartedAlerter> {
+  const { config, store, nc, logger, registry } = options;
+  const log = logger.child({ module: 'alert' });
+  const section = config.alerter;
+  const { slos, warnings } = loadSlos(expandFiles(section.slos));
+  for (const warning of warnings) log.warn({ warning }, 'OpenSLO import');
+  for (const slo of slos) {
+    for (const tier of tiersForSlo(slo)) {
+      if (!canFire(tier, errorBudget(slo.objective))) {
+        log.warn(
+          {
+            slo: slo.name,
+            source: slo.source,
+            tier: tier.name,
+            factor: tier.factor,
+            objective: slo.objective,
+          },
+          'this burn-rate tier can never fire at this objective (it needs more than 100% of events to fail)',
+        );
+      }
+    }
+  }
+  const ruleList = loadRules(section.rules);
+  const rules: ((at: number) => Promise<RuleEvaluation[]>) | undefined = ruleEvaluator(
+    store,
+    ruleList,
+    log,
+  );
+  const lease = await Lease.open({
+    nc,
+    bucket: section.lease.bucket,
+    ttlMs: section.lease.ttl.ms,
+    holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    logger,
+  });
+  const alerter = new Alerter({
+    store,
+    logger,
+    registry,
+    slos,
+    ...(rules ? { rules } : {}),
+    intervalMs: section.interval.ms,
+    lease,
+  });
+  alerter.start();
+  log.info(
+    { slos: slos.length, rules: ruleList.length, interval: section.interval.text },
+    'alerter started',
+  );
+  return { alerter, slos, app: createAlerterApi(alerter, slos), stop: () => alerter.stop() };
+}
+
+/** `halo alert`: several may run; the one holding the lease evaluates. */
+export function runAlertRole(config: FullConfig, logger: Logger): Promise<() => Promise<void>> {
+  return runRole(config, logger, {
+    name: 'alert',
+    needsNats: 'takes its lease in NATS KV',
+    start: (ctx) => startAlerter(ctx),
+  });
+}
