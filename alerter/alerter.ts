@@ -30,6 +30,15 @@ export interface AlerterOptions {
   lease?: Lease;
   /** Called with the transitions of each evaluation, after they were written. */
   onTransitions?: (transitions: readonly Transition[]) => void | Promise<void>;
+  /** The notification pipeline: fed after each evaluation, flushed every second. */
+  notifier?: AlertNotifier;
+}
+
+/** What the alerter needs of the notification pipeline (alerter/notify). */
+export interface AlertNotifier {
+  resume(at: number): Promise<void>;
+  update(alerts: readonly Alert[], at: number): void;
+  flush(at: number): Promise<void>;
 }
 
 /** A schedule for node-cron that runs every interval, aligned to the clock. */
@@ -64,6 +73,8 @@ export class Alerter {
   /** Transitions not written yet (the store failed): written first next time. */
   #unwritten: Transition[] = [];
   #last: { at: number; evaluations: SloEvaluation[] } | undefined;
+  #flushing = false;
+  #flushTimer: NodeJS.Timeout | undefined;
   readonly #metrics: {
     seconds: Histogram;
     failures: Counter;
@@ -162,6 +173,8 @@ export class Alerter {
       );
     }
     if (transitions.length > 0) await this.#o.onTransitions?.(transitions);
+    this.#o.notifier?.update(this.book.alerts(), at);
+    await this.#flush(at);
     return transitions;
   }
 
@@ -172,6 +185,7 @@ export class Alerter {
     // active until now, so keep_firing_for still runs its course after a takeover.
     for (const alert of open) alert.lastActive = Math.max(alert.lastActive, at);
     this.book.restore(open);
+    await this.#o.notifier?.resume(at);
     this.#log.info({ open: open.length }, 'resumed open alerts from the alert history');
     return open.length;
   }
@@ -207,7 +221,27 @@ export class Alerter {
       .finally(() => (this.#running = undefined));
   }
 
+  /** Sends the notifications due at `at` (one flush at a time). */
+  async #flush(at: number): Promise<void> {
+    if (!this.#o.notifier || this.#flushing) return;
+    this.#flushing = true;
+    try {
+      await this.#o.notifier.flush(at);
+    } catch (err) {
+      this.#log.error({ err: errorMessage(err) }, 'notification flush failed');
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
   start(): void {
+    // group_wait and group_interval are kept to the second, between evaluations too.
+    if (this.#o.notifier) {
+      this.#flushTimer = setInterval(() => {
+        if (this.#leading) void this.#flush(this.#clock());
+      }, 1000);
+      this.#flushTimer.unref();
+    }
     // A replica that takes over evaluates at once, not at the next scheduled time.
     this.#o.lease?.start((leading) => {
       if (leading) this.#runTick();
@@ -219,6 +253,7 @@ export class Alerter {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#flushTimer);
     await this.#task?.stop();
     await this.#task?.destroy?.();
     await this.#running;

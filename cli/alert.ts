@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client';
 import { Alerter } from '../alerter/alerter.ts';
 import { createAlerterApi } from '../alerter/api.ts';
 import { Lease } from '../alerter/ha/lease.ts';
+import { Notifier } from '../alerter/notify/notifier.ts';
+import { SilenceStore } from '../alerter/silence/index.ts';
 import { canFire, errorBudget } from '../alerter/slo/burn.ts';
 import { expandFiles, loadSlos } from '../alerter/slo/load.ts';
 import { tiersForSlo } from '../alerter/slo/windows.ts';
@@ -62,6 +64,18 @@ export async function startAlerter(options: {
     ruleList,
     log,
   );
+  let silences: SilenceStore | undefined;
+  let notifier: Notifier | undefined;
+  if (config.notify) {
+    silences = await SilenceStore.open({ nc, logger });
+    notifier = new Notifier({
+      config: config.notify,
+      store,
+      logger,
+      silences,
+      sources: { slos, rules: ruleList },
+    });
+  }
   const lease = await Lease.open({
     nc,
     bucket: section.lease.bucket,
@@ -77,13 +91,22 @@ export async function startAlerter(options: {
     ...(rules ? { rules } : {}),
     intervalMs: section.interval.ms,
     lease,
+    ...(notifier ? { notifier } : {}),
   });
   alerter.start();
   log.info(
     { slos: slos.length, rules: ruleList.length, interval: section.interval.text },
     'alerter started',
   );
-  return { alerter, slos, app: createAlerterApi(alerter, slos), stop: () => alerter.stop() };
+  return {
+    alerter,
+    slos,
+    app: createAlerterApi(alerter, slos),
+    stop: async () => {
+      await alerter.stop();
+      await silences?.close();
+    },
+  };
 }
 
 /** `halo alert`: several may run; the one holding the lease evaluates. */

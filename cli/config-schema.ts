@@ -2,6 +2,7 @@
 
 import type { z } from 'zod';
 import { alerterConfigSchema } from '../alerter/config.ts';
+import { notifyConfigSchema } from '../alerter/notify/config.ts';
 import { agentConfigSchema } from '../collector/agent/config.ts';
 import { SOURCE_DEFINITIONS } from '../collector/agent/sources/index.ts';
 import { ingestConfigSchema } from '../collector/ingest/config.ts';
@@ -13,6 +14,7 @@ export const haloConfigSchema = extendConfigSchema({
   agent: agentSchema.optional(),
   ingest: ingestConfigSchema,
   alerter: alerterConfigSchema,
+  notify: notifyConfigSchema.optional(),
 });
 
 export type FullConfig = z.output<typeof haloConfigSchema>;
