@@ -4,11 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import { Alerter } from '../alerter/alerter.ts';
 import { createAlerterApi } from '../alerter/api.ts';
 import { Lease } from '../alerter/ha/lease.ts';
+import { createNotifyApi } from '../alerter/api-v2/index.ts';
 import { Notifier } from '../alerter/notify/notifier.ts';
 import { SilenceStore } from '../alerter/silence/index.ts';
 import { canFire, errorBudget } from '../alerter/slo/burn.ts';
@@ -98,10 +99,26 @@ export async function startAlerter(options: {
     { slos: slos.length, rules: ruleList.length, interval: section.interval.text },
     'alerter started',
   );
+  const app = new Hono();
+  app.route('/', createAlerterApi(alerter, slos));
+  if (notifier && silences) {
+    const n = notifier;
+    app.route(
+      '/',
+      createNotifyApi({
+        tokens: config.api.tokens,
+        silences,
+        alerts: () => alerter.status().alerts,
+        inhibitedBy: (labels) => n.inhibitedBy(labels),
+        receive: (alerts) => n.receive(alerts, Date.now()),
+        logger,
+      }),
+    );
+  }
   return {
     alerter,
     slos,
-    app: createAlerterApi(alerter, slos),
+    app,
     stop: async () => {
       await alerter.stop();
       await silences?.close();

@@ -1,6 +1,7 @@
 // The whole halo.yaml: the core keys plus the sections of the roles this binary runs.
 
 import type { z } from 'zod';
+import { apiConfigSchema } from '../alerter/api-v2/index.ts';
 import { alerterConfigSchema } from '../alerter/config.ts';
 import { notifyConfigSchema } from '../alerter/notify/config.ts';
 import { agentConfigSchema } from '../collector/agent/config.ts';
@@ -15,6 +16,7 @@ export const haloConfigSchema = extendConfigSchema({
   ingest: ingestConfigSchema,
   alerter: alerterConfigSchema,
   notify: notifyConfigSchema.optional(),
+  api: apiConfigSchema.prefault({}),
 });
 
 export type FullConfig = z.output<typeof haloConfigSchema>;

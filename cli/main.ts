@@ -1,4 +1,4 @@
-// The `halo` command line: up, migrate, config check, version. Errors print one line and exit non-zero.
+// The `halo` command line: the roles, migrate, config check, SLO, route and silence tools, version. Errors print one line and exit non-zero.
 
 import { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -188,6 +188,69 @@ export function buildProgram(): Command {
         process.stdout.write(await runBacktest(load(command).config, files, opts));
       },
     );
+
+  const route = program.command('route').description('notification routing tools');
+  route
+    .command('test')
+    .description('print the receivers and routes of the notify tree that a label set reaches')
+    .argument('[labels...]', 'labels as key=value, e.g. alertname=HostDown severity=page')
+    .action(async (labels: string[], _opts, command: Command) => {
+      const { routeTest } = await import('./route.ts');
+      process.stdout.write(routeTest(load(command).config, labels));
+    });
+
+  const silence = program
+    .command('silence')
+    .description('silences shared by the alerters through NATS KV');
+  // Quiet: the store and the connection log at info, and the output is for people and scripts.
+  const silenceContext = (command: Command) => ({
+    config: load(command).config,
+    logger: createLogger({ level: 'warn' }),
+  });
+  silence
+    .command('add')
+    .description(
+      'mute the alerts all MATCHERs select (e.g. alertname="HostDown" instance=~"db-.*")',
+    )
+    .argument('<matchers...>', 'label matchers: =, !=, =~ or !~')
+    .option('--duration <duration>', 'how long, from the start (e.g. 2h, 1h30m)')
+    .option('--end <time>', 'when it ends, ISO 8601 (instead of --duration)')
+    .option('--start <time>', 'when it starts, ISO 8601 (default: now)')
+    .option('--comment <text>', 'why (required)')
+    .option('--author <name>', 'who (default: $USER@hostname)')
+    .action(
+      async (
+        matchers: string[],
+        opts: {
+          duration?: string;
+          end?: string;
+          start?: string;
+          comment?: string;
+          author?: string;
+        },
+        command: Command,
+      ) => {
+        const { silenceAdd } = await import('./silence.ts');
+        process.stdout.write(await silenceAdd(silenceContext(command), matchers, opts));
+      },
+    );
+  silence
+    .command('list')
+    .description('list silences: active, then pending, then expired')
+    .option('--state <state>', 'only active, pending or expired ones')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: { state?: string; json?: boolean }, command: Command) => {
+      const { silenceList } = await import('./silence.ts');
+      process.stdout.write(await silenceList(silenceContext(command), opts));
+    });
+  silence
+    .command('expire')
+    .description('end a pending or active silence now (it stays listed as expired)')
+    .argument('<id>', 'the silence id')
+    .action(async (id: string, _opts, command: Command) => {
+      const { silenceExpire } = await import('./silence.ts');
+      process.stdout.write(await silenceExpire(silenceContext(command), id));
+    });
 
   program
     .command('version')

@@ -10,7 +10,7 @@ import { createReceivers, type Receiver, type ReceiverDeps } from '../receivers/
 import { deliverySettings } from '../receivers/deliver.ts';
 import { buildNotification } from '../receivers/notification.ts';
 import { matchRoutes, type ResolvedRoute } from '../route/index.ts';
-import type { Alert } from '../state/machine.ts';
+import { alertFingerprint, type Alert } from '../state/machine.ts';
 import { muted } from '../timeintervals/index.ts';
 import type { NotifyConfig } from './config.ts';
 
@@ -31,11 +31,26 @@ export interface NotifierOptions {
 
 type Routed = DispatchRoute & { resolved: ResolvedRoute };
 
+/** An alert POSTed from outside (a Prometheus routing through Halo), as the API validated it. */
+export interface OutsideAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt?: number;
+  endsAt?: number;
+}
+
+/** An outside alert without endsAt resolves when it has not been sent again for this long. */
+export const RESOLVE_TIMEOUT_MS = 5 * 60_000;
+
 export class Notifier {
   readonly nflog: NotificationLog;
   readonly #dispatcher: Dispatcher;
   readonly #receivers: Map<string, Receiver>;
   readonly #config: NotifyConfig;
+  readonly #rules: ReturnType<typeof inhibitRules>;
+  /** Alerts from outside by fingerprint, with when they were last received. */
+  readonly #outside = new Map<string, { alert: OutsideAlert; receivedAt: number }>();
+  #firing: Array<{ labels: Record<string, string>; state: 'firing' }> = [];
 
   constructor(options: NotifierOptions) {
     const { config, logger } = options;
@@ -47,6 +62,7 @@ export class Notifier {
       ...options.receiverDeps,
     });
     const rules = inhibitRules(config.inhibit, options.sources ?? {});
+    this.#rules = rules;
     this.#dispatcher = new Dispatcher({
       routes: (labels) =>
         matchRoutes(config.route, labels).map((r): Routed => ({
@@ -108,7 +124,23 @@ export class Notifier {
     await this.nflog.load(at);
   }
 
-  /** The alerts of the state machine after an evaluation: firing ones and the just resolved. */
+  /** Alerts POSTed from outside; they join the next update. */
+  receive(alerts: readonly OutsideAlert[], at: number): void {
+    for (const alert of alerts) {
+      this.#outside.set(alertFingerprint(alert.labels), { alert, receivedAt: at });
+    }
+  }
+
+  /** The inhibit rule muting alerts with these labels now, if any (for the API). */
+  inhibitedBy(labels: Record<string, string>): string | undefined {
+    return inhibitionIndex(this.#rules, this.#firing)({ labels, state: 'firing' })?.rule;
+  }
+
+  /**
+   * The alerts of the state machine after an evaluation (firing ones and the just resolved),
+   * with the outside alerts: firing until their endsAt, or RESOLVE_TIMEOUT_MS after they were
+   * last received.
+   */
   update(alerts: readonly Alert[], at: number): void {
     const out: DispatchAlert[] = [];
     for (const a of alerts) {
@@ -122,6 +154,23 @@ export class Notifier {
         ...(a.resolvedAt !== undefined ? { endsAt: a.resolvedAt } : {}),
       });
     }
+    for (const [fingerprint, { alert, receivedAt }] of this.#outside) {
+      const endsAt = alert.endsAt ?? receivedAt + RESOLVE_TIMEOUT_MS;
+      const firing = endsAt > at;
+      out.push({
+        fingerprint,
+        labels: alert.labels,
+        annotations: alert.annotations,
+        status: firing ? 'firing' : 'resolved',
+        startsAt: alert.startsAt ?? receivedAt,
+        ...(firing ? {} : { endsAt }),
+      });
+      // Told resolved once, then forgotten.
+      if (!firing) this.#outside.delete(fingerprint);
+    }
+    this.#firing = out
+      .filter((a) => a.status === 'firing')
+      .map((a) => ({ labels: a.labels, state: 'firing' as const }));
     this.#dispatcher.update(out, at);
   }
 
