@@ -1,13 +1,16 @@
 // Two alerters share one store and a lease in NATS KV: the leader pages; when it dies without
 // releasing the lease (its connection cut, its schedule stopped), the other takes over within two
 // evaluation intervals, resumes the open alerts from the history, and fires what comes next.
-// Every tier fires exactly once in the alert history: none lost, none twice.
+// Every tier fires exactly once in the alert history: none lost, none twice; and the page
+// reaches the receiver once, whichever replica sends it.
 
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alerter } from '../alerter/alerter.ts';
 import { Lease } from '../alerter/ha/lease.ts';
+import { notifyConfigSchema } from '../alerter/notify/config.ts';
+import { Notifier } from '../alerter/notify/notifier.ts';
 import type { Slo } from '../alerter/slo/model.ts';
 import { parseSlos } from '../alerter/slo/spec.ts';
 import { connectBus } from '../core/bus/connect.ts';
@@ -17,6 +20,7 @@ import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
 import { testConfig } from './helpers/config.ts';
 import { startNatsServer, type TestNats } from './helpers/nats.ts';
+import { startReceiverServer, type ReceiverServer } from './helpers/receiver-server.ts';
 import { openTestStore } from './helpers/store.ts';
 import { until } from './helpers/wait.ts';
 
@@ -28,15 +32,19 @@ let store: Store;
 const connections: NatsConnection[] = [];
 const alerters: Alerter[] = [];
 
+let receiver: ReceiverServer;
+
 beforeAll(async () => {
   nats = await startNatsServer();
   ({ store } = await openTestStore());
+  receiver = await startReceiverServer();
 });
 afterAll(async () => {
   for (const a of alerters) await a.stop().catch(() => undefined);
   for (const nc of connections) if (!nc.isClosed()) await nc.close();
   await store?.close();
   await nats?.stop();
+  await receiver?.close();
 });
 
 // 99.99% over 30 days: at 10 requests a second, a total outage fires page-fast after 5.2 s,
@@ -62,6 +70,22 @@ async function replica(name: string): Promise<Alerter> {
   const nc = await connectBus({ config: testConfig({ nats: { url: nats.url } }), logger });
   connections.push(nc);
   const lease = await Lease.open({ nc, ttlMs: TTL, holder: name, logger });
+  // Both replicas notify the same webhook; the notification log is what keeps them in step.
+  const notifier = new Notifier({
+    config: notifyConfigSchema.parse({
+      receivers: [{ name: 'tools', webhook_configs: [{ url: receiver.url('/hook') }] }],
+      route: {
+        receiver: 'tools',
+        group_by: ['slo'],
+        group_wait: '1s',
+        group_interval: '2s',
+        repeat_interval: '1h',
+      },
+    }),
+    store,
+    logger,
+    sources: { slos: [SLO] },
+  });
   const alerter = new Alerter({
     store,
     logger,
@@ -69,6 +93,7 @@ async function replica(name: string): Promise<Alerter> {
     slos: [SLO],
     intervalMs: INTERVAL,
     lease,
+    notifier,
   });
   alerters.push(alerter);
   return alerter;
@@ -111,6 +136,8 @@ describe('alerter failover', () => {
     );
     expect(b.status().leading).toBe(false);
     expect(b.status().lastEvaluation).toBeUndefined();
+    // a tells the receiver of the page before it dies.
+    await until(async () => receiver.requests.length === 1, 'the page at the receiver');
 
     // a dies: its connection cut (the lease is never released), its schedule stopped.
     await connections[0]!.close();
@@ -137,6 +164,13 @@ describe('alerter failover', () => {
     expect(at('page-fast')).toBeLessThan(killed);
     expect(at('page-slow')).toBeGreaterThan(killed);
     expect(at('ticket-fast')).toBeGreaterThan(killed);
+    // b read the notification log back: the page was told once, and the later tiers, inhibited
+    // by it (the SLO-tier built-in), not at all.
+    expect(receiver.requests).toHaveLength(1);
+    const told = JSON.parse(receiver.requests[0]!.body) as {
+      alerts: Array<{ labels: Record<string, string> }>;
+    };
+    expect(told.alerts.map((x) => x.labels['burn_tier'])).toEqual(['page-fast']);
     // Fired on time: not before its detection time from the outage, less one scrape (a point
     // stamped t counts the second before t) and the up to one minute a 1-hour window is short.
     expect(at('page-fast') - outage).toBeGreaterThanOrEqual(5184 * (59 / 60) - 1000);
