@@ -1,0 +1,73 @@
+// Defaults shared by every Halo dashboard: the datasource, the database name and panel sizes.
+
+import type * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  CLICKHOUSE_DATASOURCE_TYPE,
+  DEFAULT_DATASOURCE_UID,
+  clickhouseQuery,
+  type ClickHouseQueryBuilder,
+  type ClickHouseQueryKind,
+} from './clickhouse-query.ts';
+
+/**
+ * The database every panel query names, as in `halo.slo_evaluations`. Queries spell it out
+ * rather than rely on the datasource's default database, because the read-only user's default
+ * is not ours to choose; tests replace `halo.` with their own database.
+ */
+export const DATABASE = 'halo';
+
+/** `halo.<table>`: a table of the Halo database, qualified the way panel SQL names it. */
+export const table = (name: string): string => `${DATABASE}.${name}`;
+
+/** The provisioned ClickHouse datasource, the same uid as the datasource YAML. */
+export const datasource = (): common.DataSourceRef => ({
+  type: CLICKHOUSE_DATASOURCE_TYPE,
+  uid: DEFAULT_DATASOURCE_UID,
+});
+
+/** A target on the Halo datasource; refId A unless a panel has several. */
+export const query = (
+  sql: string,
+  kind: ClickHouseQueryKind,
+  refId = 'A',
+): ClickHouseQueryBuilder =>
+  clickhouseQuery(sql, kind).refId(refId).datasource(DEFAULT_DATASOURCE_UID);
+
+/** Panel sizes on Grafana's 24-column grid. */
+export const SIZE = {
+  statHeight: 6,
+  graphHeight: 8,
+  tableHeight: 10,
+  full: 24,
+  half: 12,
+  third: 8,
+  quarter: 6,
+} as const;
+
+/** Absolute threshold steps from a base colour and ascending `[value, colour]` pairs. */
+export function thresholds(
+  base: string,
+  steps: ReadonlyArray<readonly [number, string]>,
+): dashboard.ThresholdsConfigBuilder {
+  return new dashboard.ThresholdsConfigBuilder()
+    .mode(dashboard.ThresholdsMode.Absolute)
+    .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
+}
+
+/** Multi-value variable filled by a ClickHouse query, with "All", refreshed with the time range. */
+export function queryVariable(
+  name: string,
+  label: string,
+  sql: string,
+): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
+    .datasource(datasource())
+    .query(sql)
+    .definition(sql)
+    .multi(true)
+    .includeAll(true)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc);
+}
