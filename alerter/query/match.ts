@@ -25,7 +25,8 @@ export function labelOf(series: SeriesRow, label: string): string {
 
 const compiled = new Map<string, RegExp>();
 
-function regex(source: string): RegExp {
+/** The anchored regular expression of a =~ or !~ matcher, compiled once; throws when invalid. */
+export function matcherRegex(source: string): RegExp {
   let re = compiled.get(source);
   if (!re) {
     re = new RegExp(`^(?:${source})$`, 'u');
@@ -34,18 +35,22 @@ function regex(source: string): RegExp {
   return re;
 }
 
-export function matches(series: SeriesRow, m: Matcher): boolean {
-  const value = labelOf(series, m.label);
+/** Whether a label's value (the empty string when missing) passes the matcher. */
+export function valueMatches(value: string, m: Matcher): boolean {
   switch (m.op) {
     case '=':
       return value === m.value;
     case '!=':
       return value !== m.value;
     case '=~':
-      return regex(m.value).test(value);
+      return matcherRegex(m.value).test(value);
     case '!~':
-      return !regex(m.value).test(value);
+      return !matcherRegex(m.value).test(value);
   }
+}
+
+export function matches(series: SeriesRow, m: Matcher): boolean {
+  return valueMatches(labelOf(series, m.label), m);
 }
 
 export function selects(series: SeriesRow, selector: Selector): boolean {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { matchers as matcherMap } from '../slo/spec-fields.ts';
 import type { Matcher, MatchOp } from '../slo/model.ts';
+import { matcherRegex, valueMatches } from '../query/match.ts';
 
 export type { Matcher, MatchOp };
 
@@ -11,30 +12,10 @@ export type Labels = Readonly<Record<string, string>>;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MATCHER = /^\s*([^\s=!~]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/su;
 
-const compiled = new Map<string, RegExp>();
-
-/** The anchored regular expression of a =~ or !~ matcher; throws when it does not compile. */
-export function matcherRegex(source: string): RegExp {
-  let re = compiled.get(source);
-  if (!re) {
-    re = new RegExp(`^(?:${source})$`, 'u');
-    compiled.set(source, re);
-  }
-  return re;
-}
+export { matcherRegex };
 
 export function matcherMatches(labels: Labels, m: Matcher): boolean {
-  const value = labels[m.label] ?? '';
-  switch (m.op) {
-    case '=':
-      return value === m.value;
-    case '!=':
-      return value !== m.value;
-    case '=~':
-      return matcherRegex(m.value).test(value);
-    case '!~':
-      return !matcherRegex(m.value).test(value);
-  }
+  return valueMatches(labels[m.label] ?? '', m);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Silence matchers: parsed from the command line (`service=~"web|api"`), formatted back, and
 // matched against label sets in memory, where a missing label is '' and a regex matches whole values.
 
+import { matcherRegex, valueMatches } from '../query/match.ts';
 import type { Matcher, MatchOp } from '../slo/model.ts';
 import { SilenceValidationError } from './errors.ts';
 
@@ -18,15 +19,11 @@ const NEEDS_QUOTES = /[\s"'\\,{}]/u;
 
 const EXAMPLE = 'alertname="HostDown"';
 
-/** Whole-value, anchored semantics as in Alertmanager and PromQL: `web` does not match `webapp`. */
-export function anchoredRegex(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`, 'u');
-}
-
 /** Why `source` is not a valid regular expression, or undefined when it is one. */
 export function regexProblem(source: string): string | undefined {
   try {
-    anchoredRegex(source);
+    // Whole-value, anchored semantics as in Alertmanager and PromQL: `web` does not match `webapp`.
+    matcherRegex(source);
     return undefined;
   } catch (err) {
     return (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /su, '');
@@ -35,20 +32,9 @@ export function regexProblem(source: string): string | undefined {
 
 /** A matcher ready to test label sets; regular expressions are compiled once. */
 export function compileMatcher(m: Matcher): (labels: LabelSet) => boolean {
-  switch (m.op) {
-    case '=':
-      return (labels) => (labels[m.label] ?? '') === m.value;
-    case '!=':
-      return (labels) => (labels[m.label] ?? '') !== m.value;
-    case '=~': {
-      const re = anchoredRegex(m.value);
-      return (labels) => re.test(labels[m.label] ?? '');
-    }
-    case '!~': {
-      const re = anchoredRegex(m.value);
-      return (labels) => !re.test(labels[m.label] ?? '');
-    }
-  }
+  // Compile now, so an invalid expression fails here rather than at the first test.
+  if (m.op === '=~' || m.op === '!~') matcherRegex(m.value);
+  return (labels) => valueMatches(labels[m.label] ?? '', m);
 }
 
 /** True when the matcher also selects alerts that lack its label (such as `a=""` or `a!="x"`). */
