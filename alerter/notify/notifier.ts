@@ -61,6 +61,10 @@ export class Notifier {
       delivery: deliverySettings(config.delivery),
       ...options.receiverDeps,
     });
+    // Integrations by their target name, the key the dispatcher and the log use.
+    const byTarget = new Map(
+      [...this.#receivers.values()].flatMap((r) => r.integrations.map((i) => [i.target, i])),
+    );
     const rules = inhibitRules(config.inhibit, options.sources ?? {});
     this.#rules = rules;
     this.#dispatcher = new Dispatcher({
@@ -89,9 +93,7 @@ export class Notifier {
           sendResolved: i.sendResolved,
         })),
       send: async (target, n) => {
-        const integration = [...this.#receivers.values()]
-          .flatMap((r) => r.integrations)
-          .find((i) => i.target === target);
+        const integration = byTarget.get(target);
         if (!integration) return { outcome: 'failed', attempts: 0, error: `${target}: unknown` };
         const notification = buildNotification({
           receiver: n.receiver,
