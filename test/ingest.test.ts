@@ -167,8 +167,12 @@ describe('the ingester', () => {
       expect(dead?.data).toEqual(original.data);
       expect(dead?.header?.get(DEAD_LETTER_HEADERS.stream)).toBe(STREAMS.metrics);
     }
-    const deadLetters = await ingester!.metrics.deadLetters.get();
-    expect(deadLetters.values[0]?.value).toBe(10_000);
+    // Counted just after the dead letter is published: wait for the count to catch up.
+    await until(
+      async () => (await ingester!.metrics.deadLetters.get()).values[0]?.value === 10_000,
+      'the dead-letter count',
+      10_000,
+    );
   }, 120_000);
 
   it('waits out a store that fails for 20 s, then drains the backlog with nothing lost or doubled', async () => {
@@ -258,9 +262,16 @@ describe('the ingester', () => {
           ),
         })),
       );
-      await until(async () => (await count(store!)) === 6000, 'all 60 batches', 60_000);
       const stored = async (i: Ingester) =>
         (await i.metrics.batches.get()).values.reduce((n, v) => n + v.value, 0);
+      // Rows turn visible a moment before the inserting ingester counts them: wait for both.
+      await until(
+        async () =>
+          (await count(store!)) === 6000 &&
+          (await stored(ingester!)) + (await stored(second)) >= 60,
+        'all 60 batches',
+        60_000,
+      );
       const [a, b] = [await stored(ingester!), await stored(second)];
       expect(a + b).toBe(60);
       expect(a).toBeGreaterThan(0);
