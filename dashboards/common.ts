@@ -71,3 +71,53 @@ export function queryVariable(
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
     .sort(dashboard.VariableSort.AlphabeticalAsc);
 }
+
+/**
+ * Series seen in the panel's range: the series table's `last_seen` is refreshed about hourly,
+ * so a series reporting now may show a last_seen up to two hours old.
+ */
+export const SEEN_IN_RANGE = `last_seen >= $__fromTime - INTERVAL 2 HOUR AND first_seen <= $__toTime`;
+
+/** Which series a dashboard's variables list: metric names, or a name prefix such as `redis_`. */
+export interface VariableScope {
+  names?: readonly string[];
+  prefix?: string;
+}
+
+function scopeCondition(scope: VariableScope): string {
+  const parts: string[] = [];
+  if (scope.names && scope.names.length > 0) {
+    parts.push(`name IN (${scope.names.map((n) => `'${n.replace(/[^\w:]/g, '')}'`).join(', ')})`);
+  }
+  if (scope.prefix !== undefined) {
+    parts.push(`startsWith(name, '${scope.prefix.replace(/[^\w:]/g, '')}')`);
+  }
+  return parts.length > 0 ? `(${parts.join(' OR ')})` : '1';
+}
+
+/** `$tier`: tiers with series of the scope in the range. */
+export function tierVariable(scope: VariableScope = {}): dashboard.QueryVariableBuilder {
+  return queryVariable(
+    'tier',
+    'Tier',
+    `SELECT DISTINCT tier FROM ${table('series')} WHERE ${scopeCondition(scope)} AND ${SEEN_IN_RANGE} ORDER BY tier`,
+  );
+}
+
+/** `$host`: hosts of the selected tiers with series of the scope in the range. */
+export function hostVariable(scope: VariableScope = {}): dashboard.QueryVariableBuilder {
+  return queryVariable(
+    'host',
+    'Host',
+    `SELECT DISTINCT host FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier}) AND ${SEEN_IN_RANGE} ORDER BY host`,
+  );
+}
+
+/** `$service`: services of the selected tiers with series of the scope in the range. */
+export function serviceVariable(scope: VariableScope = {}): dashboard.QueryVariableBuilder {
+  return queryVariable(
+    'service',
+    'Service',
+    `SELECT DISTINCT service FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier}) AND ${SEEN_IN_RANGE} ORDER BY service`,
+  );
+}

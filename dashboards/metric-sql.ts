@@ -1,0 +1,354 @@
+// Panel SQL over metric samples: rates, gauges, ratios and histogram quantiles, read from raw
+// samples or the 1-minute/1-hour rollups depending on the time range, as Grafana panel text.
+//
+// Counters are stored as per-interval deltas, so a rate is a sum of deltas over a bucket's
+// seconds and an error ratio a ratio of sums. Every query has one branch per resolution, each
+// guarded by a condition on the panel's range that ClickHouse folds to a constant: only one
+// branch reads anything. Rollups hold no labels (the `series` table does, by fingerprint), so a
+// rollup branch joins the series of the metric when a query filters or groups by a label.
+
+import { TABLES } from '../core/conventions.ts';
+import { table } from './common.ts';
+import { quoteLiteral } from './macros.ts';
+
+/** Template variables that filter a promoted column when the dashboard defines them. */
+export type Scope = 'tier' | 'host' | 'service';
+
+export type MatchOp = '=' | '!=' | '=~' | '!~';
+/** A label value, or an operator and a value (regular expressions match the whole value). */
+export type LabelMatch = string | { op: MatchOp; value: string };
+
+export interface MetricSelector {
+  /** The metric name (or names, as in `name IN (…)`). */
+  metric: string | readonly string[];
+  /** Label matchers; tier, host and service are columns, the rest labels of the series. */
+  match?: Readonly<Record<string, LabelMatch>>;
+  /** Dashboard variables filtering the promoted columns: `host IN (${host})`. */
+  scope?: readonly Scope[];
+}
+
+/**
+ * How a series' samples in a bucket make one value: `rate` (deltas per second), `increase`
+ * (sum of deltas), or a gauge's `avg`, `max`, `min` or `last` (latest value).
+ */
+export type Over = 'rate' | 'increase' | 'avg' | 'max' | 'min' | 'last';
+/** How the series of one group combine; rates and increases always add. */
+export type Across = 'sum' | 'avg' | 'max' | 'min';
+
+/** A column or label to group by: `tier`, `host`, `service`, `name` or a label name. */
+export type GroupBy = string;
+
+/** One resolution a query can read: raw samples, or a rollup with its bucket length. */
+interface Resolution {
+  table: string;
+  /** Seconds of one stored bucket (raw samples: 1, their own interval being unknown). */
+  seconds: number;
+  /** Inclusive bound on the range (seconds) this resolution serves, or none for the last. */
+  upTo?: number;
+  raw: boolean;
+}
+
+/** Ranges up to 1 h read raw samples, up to 3 days the minute rollup, longer ones the hourly one. */
+export const RESOLUTIONS: readonly Resolution[] = [
+  { table: table(TABLES.samples), seconds: 1, upTo: 3600, raw: true },
+  { table: table(TABLES.samples1m), seconds: 60, upTo: 3 * 86_400, raw: false },
+  { table: table(TABLES.samples1h), seconds: 3600, raw: false },
+];
+
+const PROMOTED = new Set(['tier', 'host', 'service', 'name']);
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RANGE = '($__toTime - $__fromTime)';
+
+function checkLabel(label: string): string {
+  if (!LABEL_NAME.test(label)) throw new Error(`metric-sql: "${label}" is not a label name`);
+  return label;
+}
+
+/** The range guard of a resolution: true for the ranges it serves, folded to a constant. */
+function rangeGuard(index: number): string {
+  const lower = index > 0 ? RESOLUTIONS[index - 1]?.upTo : undefined;
+  const upper = RESOLUTIONS[index]?.upTo;
+  const parts: string[] = [];
+  if (lower !== undefined) parts.push(`${RANGE} > ${lower}`);
+  if (upper !== undefined) parts.push(`${RANGE} <= ${upper}`);
+  return parts.join(' AND ');
+}
+
+/** A label of a row: a column for the promoted ones, else the series' label map. */
+function labelOf(label: string, labels: string): string {
+  return PROMOTED.has(label) ? label : `${labels}[${quoteLiteral(checkLabel(label))}]`;
+}
+
+function matchCondition(value: string, match: LabelMatch): string {
+  const { op, value: v } = typeof match === 'string' ? { op: '=' as const, value: match } : match;
+  switch (op) {
+    case '=':
+      return `${value} = ${quoteLiteral(v)}`;
+    case '!=':
+      return `${value} != ${quoteLiteral(v)}`;
+    case '=~':
+      return `match(${value}, ${quoteLiteral(`^(?:${v})$`)})`;
+    case '!~':
+      return `NOT match(${value}, ${quoteLiteral(`^(?:${v})$`)})`;
+  }
+}
+
+const names = (s: MetricSelector): readonly string[] =>
+  typeof s.metric === 'string' ? [s.metric] : s.metric;
+
+function nameCondition(s: MetricSelector): string {
+  const list = names(s);
+  if (list.length === 0) throw new Error('metric-sql: a selector names no metric');
+  return list.length === 1
+    ? `name = ${quoteLiteral(list[0]!)}`
+    : `name IN (${list.map(quoteLiteral).join(', ')})`;
+}
+
+/** Conditions on the promoted columns: matchers on tier/host/service and the variables. */
+function columnConditions(s: MetricSelector): string[] {
+  const out = (s.scope ?? []).map((v) => `${v} IN (\${${v}})`);
+  for (const [label, m] of Object.entries(s.match ?? {})) {
+    if (PROMOTED.has(label)) out.push(matchCondition(label, m));
+  }
+  return out;
+}
+
+/** Conditions on labels kept in the map, read from `labels`. */
+function labelConditions(s: MetricSelector, labels: string): string[] {
+  return Object.entries(s.match ?? {})
+    .filter(([label]) => !PROMOTED.has(label))
+    .map(([label, m]) => matchCondition(labelOf(label, labels), m));
+}
+
+/** Whether a query needs labels beyond the promoted columns. */
+const needsLabels = (s: MetricSelector, extra: readonly string[]): boolean =>
+  [...Object.keys(s.match ?? {}), ...extra].some((l) => !PROMOTED.has(l));
+
+/**
+ * The FROM and WHERE of one resolution. Raw samples carry their labels; a rollup is joined with
+ * the metric's series (`s.labels`) when labels are needed. `extra` lists labels used elsewhere.
+ */
+function source(
+  s: MetricSelector,
+  index: number,
+  time: string,
+  extraLabels: readonly string[],
+): { from: string; where: string; labels: string } {
+  const res = RESOLUTIONS[index]!;
+  const conditions = [
+    nameCondition(s),
+    `$__timeFilter(${time})`,
+    rangeGuard(index),
+    ...columnConditions(s),
+  ];
+  if (res.raw || !needsLabels(s, extraLabels)) {
+    conditions.push(...labelConditions(s, 'labels'));
+    return { from: `${res.table}`, where: conditions.join('\n    AND '), labels: 'labels' };
+  }
+  const series =
+    `SELECT fingerprint, any(labels) AS labels FROM ${table(TABLES.series)}\n` +
+    `    WHERE ${[nameCondition(s), ...columnConditions(s)].join(' AND ')}\n` +
+    `    GROUP BY fingerprint`;
+  const labelFilter = labelConditions(s, 'labels');
+  const filtered =
+    labelFilter.length > 0
+      ? `SELECT fingerprint, labels FROM (${series}) WHERE ${labelFilter.join(' AND ')}`
+      : series;
+  return {
+    from: `${res.table} AS r INNER JOIN (\n    ${filtered}\n  ) AS s ON r.fingerprint = s.fingerprint`,
+    where: conditions.join('\n    AND '),
+    labels: 's.labels',
+  };
+}
+
+/** The bucket of a resolution: Grafana's interval, never finer than what the table stores. */
+const step = (index: number): string => `greatest($__interval_s, ${RESOLUTIONS[index]!.seconds})`;
+const bucket = (index: number): string =>
+  `toStartOfInterval(${RESOLUTIONS[index]!.raw ? 'toDateTime(ts)' : 'ts'}, INTERVAL ${step(index)} second)`;
+/** Seconds of the panel's range, for a rate over all of it. */
+const RANGE_SECONDS = `greatest(toUInt32(${RANGE}), 1)`;
+
+/** A series' value from its samples or rollup rows: rate, increase, or a gauge's avg/max/min. */
+function overExpr(over: Over, raw: boolean, seconds: string): string {
+  switch (over) {
+    case 'rate':
+      return `sum(${raw ? 'value' : 'value_sum'}) / ${seconds}`;
+    case 'increase':
+      return `sum(${raw ? 'value' : 'value_sum'})`;
+    case 'avg':
+      return raw ? 'avg(value)' : 'sum(value_sum) / nullIf(sum(value_count), 0)';
+    case 'max':
+      return `max(${raw ? 'value' : 'value_max'})`;
+    case 'min':
+      return `min(${raw ? 'value' : 'value_min'})`;
+    case 'last':
+      return raw ? 'argMax(value, ts)' : 'argMaxMerge(value_last)';
+  }
+}
+
+/** Whether the groups' value is one aggregate of every row, or needs a value per series first. */
+function oneLevel(over: Over, across: Across): boolean {
+  if (over === 'rate' || over === 'increase') return true;
+  // `last` never is: the latest value of each series first, then across them.
+  return over !== 'last' && across === over;
+}
+
+interface Shape {
+  over: Over;
+  across: Across;
+  by: readonly GroupBy[];
+  /** Bucketed by the panel's interval (a time series), or one value over the range. */
+  bucketed: boolean;
+}
+
+/** One resolution's rows: `time` (when bucketed), the group columns and `v`. */
+function branch(s: MetricSelector, shape: Shape, index: number): string {
+  const res = RESOLUTIONS[index]!;
+  const src = source(s, index, 'ts', shape.by);
+  const seconds = shape.bucketed ? step(index) : RANGE_SECONDS;
+  const keys = [...(shape.bucketed ? ['time'] : []), ...shape.by];
+  // Without keys an aggregate returns a row even from no rows: the idle branches must not.
+  const groupBy = keys.length > 0 ? `\n  GROUP BY ${keys.join(', ')}` : '\n  HAVING count() > 0';
+  const time = shape.bucketed ? [`${bucket(index)} AS time`] : [];
+  const fp = res.raw || !needsLabels(s, shape.by) ? 'fingerprint' : 'r.fingerprint';
+  if (oneLevel(shape.over, shape.across)) {
+    const cols = [
+      ...time,
+      ...groupColumns(shape.by, src.labels),
+      `${overExpr(shape.over, res.raw, seconds)} AS v`,
+    ];
+    return `  SELECT ${cols.join(', ')}\n  FROM ${src.from}\n  WHERE ${src.where}${groupBy}`;
+  }
+  const inner = [
+    ...time,
+    ...shape.by.map((l) => `any(${labelOf(l, src.labels)}) AS ${checkLabel(l)}`),
+    `${overExpr(shape.over, res.raw, seconds)} AS v1`,
+  ];
+  const innerKeys = [...(shape.bucketed ? ['time'] : []), fp];
+  return (
+    `  SELECT ${[...keys, `${shape.across}(v1) AS v`].join(', ')} FROM (\n` +
+    `    SELECT ${inner.join(', ')}\n    FROM ${src.from}\n    WHERE ${src.where}\n` +
+    `    GROUP BY ${innerKeys.join(', ')}\n  )${groupBy}`
+  );
+}
+
+const groupColumns = (by: readonly GroupBy[], labels: string): string[] =>
+  by.map((l) => `${labelOf(l, labels)} AS ${checkLabel(l)}`);
+
+function union(s: MetricSelector, shape: Shape): string {
+  return RESOLUTIONS.map((_, i) => branch(s, shape, i)).join('\n  UNION ALL\n');
+}
+
+export interface SeriesQuery extends MetricSelector {
+  over: Over;
+  /** Group columns; each group is a series in the panel. */
+  by?: readonly GroupBy[];
+  /** How the series of one group combine, for gauges: `sum` unless told. Rates always add. */
+  across?: Across;
+  /** The value column's name (shown as the field name): `value` unless told. */
+  as?: string;
+  /** Multiplies the value (e.g. 100 for a percentage, 8 for bits). */
+  scale?: number;
+}
+
+const scaled = (expr: string, scale: number | undefined): string =>
+  scale === undefined || scale === 1 ? expr : `${expr} * ${scale}`;
+
+function shapeOf(q: SeriesQuery, bucketed: boolean): Shape {
+  const across = q.across ?? 'sum';
+  if ((q.over === 'rate' || q.over === 'increase') && across !== 'sum') {
+    throw new Error(
+      `metric-sql: a ${q.over} adds across series; across ${across} is not supported`,
+    );
+  }
+  return { over: q.over, across, by: q.by ?? [], bucketed };
+}
+
+/**
+ * A time series per group: `time`, the group columns, the value. Long format: the plugin makes
+ * one series of each distinct group.
+ */
+export function seriesSql(q: SeriesQuery): string {
+  const shape = shapeOf(q, true);
+  const keys = ['time', ...shape.by].join(', ');
+  return (
+    `SELECT ${keys}, ${scaled('v', q.scale)} AS ${checkLabel(q.as ?? 'value')}\nFROM (\n` +
+    `${union(q, shape)}\n)\nORDER BY time`
+  );
+}
+
+/** One value over the whole range (a stat): the rate over it, the increase, or a gauge's. */
+export function statSql(q: Omit<SeriesQuery, 'by'>): string {
+  const shape = shapeOf(q, false);
+  return `SELECT ${scaled('v', q.scale)} AS ${checkLabel(q.as ?? 'value')}\nFROM (\n${union(q, shape)}\n)`;
+}
+
+/** A part of a ratio: counters, added over the bucket. */
+export type RatioPart = MetricSelector;
+
+export interface RatioQuery {
+  numerator: RatioPart;
+  denominator: RatioPart;
+  by?: readonly GroupBy[];
+  as?: string;
+  scale?: number;
+}
+
+function ratio(q: RatioQuery, bucketed: boolean): string {
+  const by = q.by ?? [];
+  const shape: Shape = { over: 'increase', across: 'sum', by, bucketed };
+  const keys = [...(bucketed ? ['time'] : []), ...by];
+  const value = scaled('sumIf(v, part = 1) / nullIf(sumIf(v, part = 0), 0)', q.scale);
+  return (
+    `SELECT ${[...keys, `${value} AS ${checkLabel(q.as ?? 'value')}`].join(', ')}\nFROM (\n` +
+    `  SELECT 1 AS part, * FROM (\n${union(q.numerator, shape)}\n  )\n  UNION ALL\n` +
+    `  SELECT 0 AS part, * FROM (\n${union(q.denominator, shape)}\n  )\n)` +
+    (keys.length > 0 ? `\nGROUP BY ${keys.join(', ')}` : '\nHAVING sumIf(v, part = 0) > 0') +
+    (bucketed ? '\nORDER BY time' : '')
+  );
+}
+
+/** A time series of numerator/denominator (both counters) per group, e.g. 5xx over all requests. */
+export function ratioSql(q: RatioQuery): string {
+  return ratio(q, true);
+}
+
+/** The ratio over the whole range, one row. */
+export function ratioStatSql(q: Omit<RatioQuery, 'by'>): string {
+  return ratio(q, false);
+}
+
+export interface QuantileQuery extends MetricSelector {
+  /** Quantiles with their column names, e.g. `{ p50: 0.5, p99: 0.99 }`. */
+  quantiles: Readonly<Record<string, number>>;
+  by?: readonly GroupBy[];
+  scale?: number;
+}
+
+/**
+ * Quantiles from a histogram's `_bucket` deltas, as Prometheus's histogram_quantile: the first
+ * bucket whose cumulative count reaches the rank, linear interpolation inside it, the lower
+ * bound of the first bucket 0, and the highest finite bound when the rank falls in +Inf.
+ */
+export function quantileSql(q: QuantileQuery): string {
+  const by = q.by ?? [];
+  const shape: Shape = { over: 'increase', across: 'sum', by: [...by, 'le'], bucketed: true };
+  const keys = ['time', ...by];
+  const quantiles = Object.entries(q.quantiles).map(([name, value]) => {
+    if (!(value > 0 && value < 1))
+      throw new Error(`metric-sql: quantile ${value} is not in (0, 1)`);
+    const i = `arrayFirstIndex(c -> c >= ${value} * total, counts)`;
+    const lower = `if(${i} = 1, 0, bounds[${i} - 1])`;
+    const below = `if(${i} = 1, 0, counts[${i} - 1])`;
+    const expr =
+      `if(total <= 0, NULL, if(isInfinite(bounds[${i}]), if(${i} = 1, NULL, bounds[${i} - 1]), ` +
+      `${lower} + (bounds[${i}] - ${lower}) * (${value} * total - ${below}) / (counts[${i}] - ${below})))`;
+    return `${scaled(expr, q.scale)} AS ${checkLabel(name)}`;
+  });
+  return (
+    `SELECT ${[...keys, ...quantiles].join(',\n  ')}\nFROM (\n` +
+    `  SELECT ${keys.join(', ')}, arrayMap(x -> x.1, b) AS bounds, arrayMap(x -> x.2, b) AS counts, counts[-1] AS total\n` +
+    `  FROM (\n    SELECT ${keys.join(', ')}, arraySort(x -> x.1, groupArray((if(le = '+Inf', inf, toFloat64OrNull(le)), v))) AS b\n` +
+    `    FROM (\n${union(q, shape)}\n    )\n    WHERE le != ''\n    GROUP BY ${keys.join(', ')}\n  )\n)\nORDER BY time`
+  );
+}

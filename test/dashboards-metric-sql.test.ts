@@ -1,0 +1,217 @@
+// Panel SQL over samples (rates, gauges, ratios, quantiles) on chDB: one answer at every resolution.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../core/store/store.ts';
+import { writeSamples, type SampleRow } from '../core/store/write.ts';
+import { DATABASE } from '../dashboards/common.ts';
+import { expandMacros } from '../dashboards/macros.ts';
+import {
+  quantileSql,
+  ratioSql,
+  ratioStatSql,
+  seriesSql,
+  statSql,
+} from '../dashboards/metric-sql.ts';
+import { openTestStore } from './helpers/store.ts';
+
+const STEP = 10_000;
+const HOUR = 3_600_000;
+const now = Math.floor(Date.now() / HOUR) * HOUR;
+const start = now - 4 * 24 * HOUR;
+
+/** Every 10 s for four days: counters at 1/s and 0.1/s per host, gauges, a histogram. */
+function rows(): SampleRow[] {
+  const out: SampleRow[] = [];
+  const add = (
+    name: string,
+    host: string,
+    labels: Record<string, string>,
+    value: number,
+    ts: number,
+  ) => out.push({ name, tier: 'web', host, service: 'shop', labels, ts, value });
+  for (let ts = start; ts < now; ts += STEP) {
+    for (const [host, k] of [
+      ['h1', 1],
+      ['h2', 2],
+    ] as const) {
+      add('req_total', host, { code: '200' }, 10 * k, ts);
+      add('req_total', host, { code: '500' }, 1 * k, ts);
+      add('mem_bytes', host, { kind: 'a' }, host === 'h1' ? 100 : 300, ts);
+      add('mem_bytes', host, { kind: 'b' }, host === 'h1' ? 200 : 400, ts);
+      // Cumulative buckets, as the agent sends them: 5 ≤ 0.1 s, 8 ≤ 0.5 s, 9 ≤ 1 s, 10 in all.
+      for (const [le, n] of [
+        ['0.1', 5],
+        ['0.5', 8],
+        ['1', 9],
+        ['+Inf', 10],
+      ] as const) {
+        add('lat_seconds_bucket', host, { le }, n * k, ts);
+      }
+    }
+  }
+  return out;
+}
+
+let store: Store;
+let database: string;
+
+beforeAll(async () => {
+  const opened = await openTestStore();
+  store = opened.store;
+  database = opened.config.clickhouse.database;
+  const all = rows();
+  for (let i = 0; i < all.length; i += 100_000)
+    await writeSamples(store, all.slice(i, i + 100_000));
+}, 120_000);
+afterAll(async () => {
+  await store?.close();
+});
+
+/** Each range reads another table: raw samples, the minute rollup, the hourly one. */
+const RANGES = [
+  ['30 minutes (raw samples)', 30 * 60_000, 20_000],
+  ['1 day (minute rollup)', 24 * HOUR, 20_000],
+  ['4 days (hourly rollup)', 4 * 24 * HOUR, 600_000],
+] as const;
+
+async function run(
+  sql: string,
+  rangeMs: number,
+  intervalMs: number,
+): Promise<Array<Record<string, number | string>>> {
+  const expanded = expandMacros(sql, {
+    from: now - rangeMs,
+    to: now - 1000,
+    intervalMs,
+    variables: { tier: ['web'], host: ['h1', 'h2'] },
+  }).replaceAll(`${DATABASE}.`, `${database}.`);
+  const result = await store.client.query({ query: expanded, format: 'JSON' });
+  return ((await result.json()) as { data: Array<Record<string, number | string>> }).data;
+}
+
+/** Values of one group, leaving out the range's first bucket, which starts before the range. */
+const valuesOf = (data: Array<Record<string, number | string>>, key: string, group: string) =>
+  data
+    .filter((r) => r[key] === group)
+    .slice(1)
+    .map((r) => Number(r['value']));
+
+describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {
+  it('a rate per host, only the matching label', async () => {
+    const data = await run(
+      seriesSql({
+        metric: 'req_total',
+        match: { code: '200' },
+        over: 'rate',
+        by: ['host'],
+        scope: ['tier', 'host'],
+      }),
+      rangeMs,
+      intervalMs,
+    );
+    const h1 = valuesOf(data, 'host', 'h1');
+    const h2 = valuesOf(data, 'host', 'h2');
+    expect(h1.length).toBeGreaterThan(3);
+    for (const v of h1.slice(0, -1)) expect(v).toBeCloseTo(1, 6);
+    for (const v of h2.slice(0, -1)) expect(v).toBeCloseTo(2, 6);
+  });
+
+  it('a rate per label, read from the series table on the rollups', async () => {
+    const data = await run(
+      seriesSql({ metric: 'req_total', over: 'rate', by: ['code'] }),
+      rangeMs,
+      intervalMs,
+    );
+    for (const v of valuesOf(data, 'code', '500').slice(0, -1)) expect(v).toBeCloseTo(0.3, 6);
+    for (const v of valuesOf(data, 'code', '200').slice(0, -1)) expect(v).toBeCloseTo(3, 6);
+  });
+
+  it('a gauge summed across series per host, and its max', async () => {
+    const summed = await run(
+      seriesSql({ metric: 'mem_bytes', over: 'avg', across: 'sum', by: ['host'] }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(new Set(valuesOf(summed, 'host', 'h1'))).toEqual(new Set([300]));
+    expect(new Set(valuesOf(summed, 'host', 'h2'))).toEqual(new Set([700]));
+    const max = await run(
+      seriesSql({ metric: 'mem_bytes', over: 'max', across: 'max', by: ['host'] }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(new Set(valuesOf(max, 'host', 'h2'))).toEqual(new Set([400]));
+  });
+
+  it('an error ratio per host, and over the range', async () => {
+    const selector = { metric: 'req_total', scope: ['tier', 'host'] as const };
+    const data = await run(
+      ratioSql({
+        numerator: { ...selector, match: { code: { op: '=~', value: '5..' } } },
+        denominator: selector,
+        by: ['host'],
+      }),
+      rangeMs,
+      intervalMs,
+    );
+    for (const v of valuesOf(data, 'host', 'h2')) expect(v).toBeCloseTo(1 / 11, 6);
+    const stat = await run(
+      ratioStatSql({
+        numerator: { ...selector, match: { code: '500' } },
+        denominator: selector,
+        scale: 100,
+      }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(stat).toHaveLength(1);
+    expect(Number(stat[0]?.['value'])).toBeCloseTo(100 / 11, 6);
+  });
+
+  it('histogram quantiles interpolate inside the bucket, and stop at the highest finite bound', async () => {
+    const data = await run(
+      quantileSql({ metric: 'lat_seconds_bucket', quantiles: { p50: 0.5, p85: 0.85, p99: 0.99 } }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(data.length).toBeGreaterThan(3);
+    for (const row of data) {
+      expect(Number(row['p50'])).toBeCloseTo(0.1, 9);
+      // rank 8.5 of 10: half-way through (0.5, 1].
+      expect(Number(row['p85'])).toBeCloseTo(0.75, 9);
+      expect(Number(row['p99'])).toBeCloseTo(1, 9);
+    }
+  });
+
+  it('a stat is one row: the latest value summed across series, and the mean rate', async () => {
+    const last = await run(
+      statSql({ metric: 'mem_bytes', over: 'last', across: 'sum', scope: ['host'] }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(last).toEqual([{ value: 1000 }]);
+    const rate = await run(statSql({ metric: 'req_total', over: 'rate' }), rangeMs, intervalMs);
+    expect(rate).toHaveLength(1);
+    // The range ends a second before the data does; its first minute or hour may be cut.
+    expect(Number(rate[0]?.['value'])).toBeGreaterThan(3.3 * 0.95);
+    expect(Number(rate[0]?.['value'])).toBeLessThan(3.3 * 1.05);
+  });
+
+  it('a stat of no data is no row, not a zero', async () => {
+    const data = await run(statSql({ metric: 'no_such_metric', over: 'avg' }), rangeMs, intervalMs);
+    expect(data).toEqual([]);
+  });
+});
+
+describe('label names', () => {
+  it('refuses a label that is not a name', () => {
+    expect(() => seriesSql({ metric: 'x', over: 'rate', by: ["a']"] })).toThrow(/not a label name/);
+  });
+  it('quotes label values', async () => {
+    const data = await run(
+      seriesSql({ metric: 'req_total', match: { code: "it's" }, over: 'rate' }),
+      30 * 60_000,
+      60_000,
+    );
+    expect(data).toEqual([]);
+  });
+});
