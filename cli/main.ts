@@ -252,6 +252,34 @@ export function buildProgram(): Command {
       process.stdout.write(await silenceExpire(silenceContext(command), id));
     });
 
+  const dashboards = program.command('dashboards').description('Grafana dashboards');
+  dashboards
+    .command('build')
+    .description(
+      'write the dashboard JSON and Grafana provisioning files: the ClickHouse datasource, the dashboard provider, the read-only user SQL',
+    )
+    .option('--out <dir>', 'output directory', './grafana')
+    .option('--user <name>', 'the read-only ClickHouse user Grafana queries as', 'halo_grafana')
+    .option(
+      '--clickhouse-url <url>',
+      'ClickHouse as Grafana reaches it: http(s)://host:port or clickhouse://host:9000 (default: clickhouse.url, else http://localhost:8123)',
+    )
+    .option(
+      '--dashboards-path <path>',
+      'absolute path where Grafana reads the dashboard files (default: OUT/dashboards, absolute)',
+    )
+    .action(
+      async (
+        opts: { out: string; user: string; clickhouseUrl?: string; dashboardsPath?: string },
+        command: Command,
+      ) => {
+        const { dashboardsBuild } = await import('./dashboards.ts');
+        const output = dashboardsBuild(load(command).config, opts);
+        process.stdout.write(output.stdout);
+        process.stderr.write(output.stderr);
+      },
+    );
+
   program
     .command('version')
     .description('print the version of halo')
