@@ -16,6 +16,7 @@ import { openStore, type Store } from '../core/store/store.ts';
 import { startAgent } from './agent.ts';
 import { startAlerter } from './alert.ts';
 import { startIngester } from './ingest.ts';
+import type { AgentConfig } from '../collector/agent/config.ts';
 import { agentSchema, type FullConfig } from './config-schema.ts';
 
 export interface Running {
@@ -28,6 +29,23 @@ export interface Running {
 
 /** Without an agent section, `halo up` watches this host. */
 const DEFAULT_AGENT = { tier: 'host', sources: [{ type: 'host' }] };
+
+/** The name of the source through which `halo up` stores its own metrics. */
+export const SELF_SOURCE = 'halo';
+
+/**
+ * The agent's config with a source scraping this process's own /metrics, unless a source of
+ * that name exists: Halo's ingest, alerter and agent figures reach the store like any
+ * application's, and the "Halo itself" dashboard reads them there.
+ */
+export function withSelfScrape(agent: AgentConfig, metricsUrl: string): AgentConfig {
+  if (agent.sources.some((s) => s['name'] === SELF_SOURCE)) return agent;
+  const self = agentSchema.parse({
+    tier: agent.tier,
+    sources: [{ type: 'prometheus', name: SELF_SOURCE, service: 'halo', url: metricsUrl }],
+  }).sources;
+  return { ...agent, sources: [...agent.sources, ...self] };
+}
 
 export async function startHalo(config: FullConfig, logger: Logger): Promise<Running> {
   const log = logger.child({ module: 'up' });
@@ -105,7 +123,10 @@ export async function startHalo(config: FullConfig, logger: Logger): Promise<Run
     stops.push({ what: 'ingester', stop: () => ingester.stop() });
 
     const agent = await startAgent({
-      agentConfig: config.agent ?? agentSchema.parse(DEFAULT_AGENT),
+      agentConfig: withSelfScrape(
+        config.agent ?? agentSchema.parse(DEFAULT_AGENT),
+        `${http.url}/metrics`,
+      ),
       config,
       logger,
       registry,

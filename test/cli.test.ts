@@ -86,6 +86,16 @@ describe('halo up on embedded defaults', () => {
       expect(metrics).toContain(`halo_check_up{check="${check}",role="up"} 1`);
     }
 
+    // The agent scrapes Halo's own /metrics into the store (the "Halo itself" dashboard).
+    await until(
+      async () =>
+        /^halo_agent_samples_total\{source="halo"[^}]*\} [1-9]/m.test(
+          await (await fetch(`${url}/metrics`)).text(),
+        ),
+      'samples from the self-scrape',
+      15_000,
+    );
+
     const natsPid = Number(readFileSync(join(cwd, 'data', 'nats', 'nats-server.pid'), 'utf8'));
     expect(alive(natsPid)).toBe(true);
     expect(existsSync(join(cwd, 'data', 'clickhouse.lock'))).toBe(true);
