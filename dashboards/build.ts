@@ -4,6 +4,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { HaloConfig } from '../core/config/schema.ts';
+import { TABLES } from '../core/conventions.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DATABASE } from './common.ts';
 import { DASHBOARDS, dashboardJson, type HaloDashboard } from './index.ts';
@@ -48,6 +49,36 @@ export interface BuildDashboardsResult {
   notes: string[];
 }
 
+const TABLE_NAMES = new Set<string>(Object.values(TABLES));
+
+/**
+ * The dashboard with its queries naming `database` instead of `halo`: every `halo.<table>` of a
+ * Halo table in a target's SQL or a variable's query. Other text (a label value such as
+ * `halo.example.com`) is left as it is.
+ */
+export function inDatabase(
+  json: Record<string, unknown>,
+  database: string,
+): Record<string, unknown> {
+  if (database === DATABASE) return json;
+  const prefix = new RegExp(`\\b${DATABASE}\\.(\\w+)\\b`, 'g');
+  const rename = (sql: string) =>
+    sql.replace(prefix, (whole, name: string) =>
+      TABLE_NAMES.has(name) ? `${database}.${name}` : whole,
+    );
+  const walk = (value: unknown, key?: string): unknown => {
+    if (typeof value === 'string') {
+      return key === 'rawSql' || key === 'query' || key === 'definition' ? rename(value) : value;
+    }
+    if (Array.isArray(value)) return value.map((v) => walk(v));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
+    }
+    return value;
+  };
+  return walk(json) as Record<string, unknown>;
+}
+
 /** Writes through a temporary name, so Grafana's reload never reads half a file. */
 function writeAtomically(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true });
@@ -82,7 +113,7 @@ export function buildDashboards(options: BuildDashboardsOptions): BuildDashboard
   const outputs: Array<[string, string]> = [
     ...(options.dashboards ?? DASHBOARDS).map((d): [string, string] => [
       join(OUTPUT_PATHS.dashboards, d.file),
-      `${JSON.stringify(dashboardJson(d), null, 2)}\n`,
+      `${JSON.stringify(inDatabase(dashboardJson(d), database), null, 2)}\n`,
     ]),
     [OUTPUT_PATHS.provider, dashboardProviderYaml(dashboardsPath)],
     [OUTPUT_PATHS.datasource, datasourceYaml({ connection, user, database })],
@@ -107,12 +138,6 @@ export function buildDashboards(options: BuildDashboardsOptions): BuildDashboard
       `clickhouse.url is not set: Halo runs ClickHouse embedded (chDB) inside its own process, where Grafana cannot reach it. ` +
         `The datasource points at ${url}${options.clickhouseUrl === undefined ? ' (the default; --clickhouse-url sets it)' : ''}, ` +
         'which serves Halo’s data once Halo runs in server mode (clickhouse.url).',
-    );
-  }
-  if (database !== DATABASE) {
-    notes.push(
-      `clickhouse.database is ${database}, but the panels query the database ${DATABASE} (dashboards/common.ts): ` +
-        `they will find no tables. The read-only user is granted SELECT on ${database}.`,
     );
   }
   return { files, notes };

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_DATASOURCE_UID } from '../dashboards/clickhouse-query.ts';
 import { DASHBOARDS, dashboardJson } from '../dashboards/index.ts';
+import { inDatabase } from '../dashboards/build.ts';
 import { parseClickHouseUrl, type ClickHouseConnection } from '../dashboards/provisioning.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -301,6 +302,44 @@ describe('halo dashboards build', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).not.toContain(CH_SECRET);
     expect(existsSync(join(cwd, 'grafana'))).toBe(false);
+  });
+});
+
+describe('inDatabase', () => {
+  it('names the configured database in every query, and leaves other text alone', () => {
+    const json = {
+      panels: [
+        {
+          targets: [
+            {
+              rawSql:
+                "SELECT * FROM halo.samples JOIN halo.series USING x WHERE host = 'halo.example'",
+            },
+          ],
+          title: 'halo.samples',
+        },
+      ],
+      templating: {
+        list: [{ query: 'SELECT DISTINCT slo FROM halo.slo_evaluations', definition: 'halo.logs' }],
+      },
+    };
+    expect(inDatabase(json, 'obs')).toEqual({
+      panels: [
+        {
+          targets: [
+            {
+              rawSql:
+                "SELECT * FROM obs.samples JOIN obs.series USING x WHERE host = 'halo.example'",
+            },
+          ],
+          title: 'halo.samples',
+        },
+      ],
+      templating: {
+        list: [{ query: 'SELECT DISTINCT slo FROM obs.slo_evaluations', definition: 'obs.logs' }],
+      },
+    });
+    expect(inDatabase(json, 'halo')).toBe(json);
   });
 });
 
