@@ -1,6 +1,7 @@
 // The agent runtime on a real nats-server: deltas, batches in JetStream with ids, failing sources,
 // the spool across an outage and a restart, and its bounds.
 
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -80,6 +81,18 @@ describe('the spool', () => {
     expect(again.head(10).map((e) => e.id)).toEqual(['b4', 'b5', 'b6']);
     expect(dropped).toEqual(['b1', 'b2', 'b3']);
     expect(again.bytes).toBeLessThanOrEqual(3500);
+  });
+
+  it('leaves no listener on the stop signal after each wait for data', async () => {
+    const spool = await Spool.open({ dir: tempDir(), maxBytes: 1e6, fsync: false, logger });
+    const stop = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const waiting = spool.waitForData(stop.signal);
+      await spool.append({ id: `b${i}`, subject: 's', samples: 1 }, new Uint8Array(10));
+      await waiting;
+      await spool.remove(spool.head(1)[0]!);
+    }
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
   });
 });
 

@@ -165,10 +165,15 @@ export class Spool {
   /** Resolves when the spool holds something (at once if it already does). */
   async waitForData(signal?: AbortSignal): Promise<void> {
     if (this.#entries.length > 0 || signal?.aborted) return;
+    // The signal lives as long as the agent: its listener goes when the wait ends, else one
+    // would pile up per wait.
+    let onAbort: (() => void) | undefined;
     await new Promise<void>((resolve) => {
       this.#waiters.push(resolve);
-      signal?.addEventListener('abort', () => resolve(), { once: true });
+      onAbort = () => resolve();
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 
   async #enforceBound(): Promise<void> {
