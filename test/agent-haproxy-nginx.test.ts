@@ -3,7 +3,6 @@
 
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.ts';
@@ -11,8 +10,13 @@ import { csvUrl, haproxyOptions, haproxySource, isUp } from '../collector/agent/
 import { nginxOptions, nginxSource } from '../collector/agent/sources/nginx.ts';
 import type { RawSample, SourceContext } from '../collector/agent/types.ts';
 import { freePort } from './helpers/ports.ts';
-import { portOpen, startProcess, type Started } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
+import {
+  startHaproxy,
+  startNginx,
+  type HaproxyServer,
+  type NginxServer,
+} from './helpers/tier-servers.ts';
 
 const PASSWORD = 'pa55-w0rd-halo';
 
@@ -70,79 +74,11 @@ async function get(url: string, times = 1) {
   for (let i = 0; i < times; i++) await (await fetch(url)).text();
 }
 
-function nginxConfig(dir: string, port: number): string {
-  const user = process.getuid?.() === 0 ? 'user root;' : '';
-  return `${user}
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    root ${dir}/html;
+const nginxPages = (dir: string) => `    root ${dir}/html;
     location = / { return 200 "ok\\n"; }
-    location = /stub_status { stub_status; }
-  }
-}
-`;
-}
-
-async function startNginx(): Promise<{ port: number; server: Started }> {
-  const dir = tempDir('halo-nginx-');
-  const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port));
-  const server = await startProcess(
-    'nginx',
-    ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'],
-    { ready: () => portOpen(port) },
-  );
-  return { port, server };
-}
-
-interface HaproxyPorts {
-  frontend: number;
-  stats: number;
-  statsAuth: number;
-  socket: string;
-  web: number[];
-}
-
-function haproxyConfig(p: HaproxyPorts): string {
-  const servers = p.web.map(
-    (port, i) => `  server web${i + 1} 127.0.0.1:${port} check inter 300ms fall 2 rise 1`,
-  );
-  return `global
-  stats socket ${p.socket} mode 600 level admin
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 5s
-  timeout server 5s
-frontend fe
-  bind 127.0.0.1:${p.frontend}
-  default_backend web
-backend web
-  balance roundrobin
-  option httpchk GET /
-${servers.join('\n')}
-listen stats
-  bind 127.0.0.1:${p.stats}
-  stats enable
-  stats uri /stats
-listen stats_auth
-  bind 127.0.0.1:${p.statsAuth}
-  stats enable
-  stats uri /stats
-  stats auth halo:${PASSWORD}
-`;
-}
+    location = /stub_status { stub_status; }`;
+const startWebNginx = () =>
+  startNginx({ http: (dir) => `  access_log ${dir}/access.log;`, server: nginxPages });
 
 /** A local HTTP server for deliberately broken targets; its URL without a trailing slash. */
 async function serve(handler: RequestListener): Promise<string> {
@@ -161,41 +97,15 @@ function csv(columns: string[], rows: string[][]): string {
   return [`# ${columns.join(',')},`, ...rows.map((r) => `${r.join(',')},`)].join('\n') + '\n';
 }
 
-let nginx1: { port: number; server: Started };
-let nginx2: { port: number; server: Started };
-let ports: HaproxyPorts;
+let nginx1: NginxServer;
+let nginx2: NginxServer;
+let ports: HaproxyServer;
 let realCsv = '';
 
 beforeAll(async () => {
-  [nginx1, nginx2] = await Promise.all([startNginx(), startNginx()]);
-  const dir = tempDir('halo-haproxy-');
-  ports = {
-    frontend: await freePort(),
-    stats: await freePort(),
-    statsAuth: await freePort(),
-    socket: join(dir, 'admin.sock'),
-    web: [nginx1.port, nginx2.port],
-  };
-  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(ports));
-  await startProcess('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], {
-    ready: async () =>
-      existsSync(ports.socket) && (await portOpen(ports.stats)) && portOpen(ports.frontend),
-  });
-  // Servers start up before their first check: wait until both checks have passed.
-  await until(
-    () => collectHaproxy({ socket: ports.socket }),
-    (s) =>
-      valueOf(s, 'haproxy_server_check_status', {
-        proxy: 'web',
-        server: 'web1',
-        status: 'L7OK',
-      }) === 1 &&
-      valueOf(s, 'haproxy_server_check_status', {
-        proxy: 'web',
-        server: 'web2',
-        status: 'L7OK',
-      }) === 1,
-  );
+  [nginx1, nginx2] = await Promise.all([startWebNginx(), startWebNginx()]);
+  // Ready once both servers have passed their first check.
+  ports = await startHaproxy({ web: [nginx1.port, nginx2.port], statsPassword: PASSWORD });
   realCsv = await (await fetch(`http://127.0.0.1:${ports.stats}/stats;csv`)).text();
 });
 

@@ -25,8 +25,8 @@ import { probeOptions, probeSource } from '../collector/agent/sources/probe.ts';
 import type { RawSample } from '../collector/agent/types.ts';
 import { silentLogger } from '../core/logger.ts';
 import { freePort } from './helpers/ports.ts';
-import { portOpen, startProcess } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
+import { startNodeExporter } from './helpers/tier-servers.ts';
 
 const logger = silentLogger();
 const deps = { name: 'test', logger, stateDir: '/tmp', now: Date.now };
@@ -136,21 +136,8 @@ describe('host source next to a real node_exporter', () => {
   let exporter: ReturnType<typeof parseExposition> = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    await startProcess(
-      'prometheus-node-exporter',
-      [
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--collector.disable-defaults',
-        '--collector.cpu',
-        '--collector.meminfo',
-        '--collector.stat',
-      ],
-      { ready: () => portOpen(port) },
-    );
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
-      signal: AbortSignal.timeout(5000),
-    });
+    const { url } = await startNodeExporter(['cpu', 'meminfo', 'stat']);
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
     exporter = parseExposition(await response.text());
   });
 

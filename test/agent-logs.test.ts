@@ -28,9 +28,8 @@ import type {
   Source,
   SourceContext,
 } from '../collector/agent/types.ts';
-import { freePort } from './helpers/ports.ts';
-import { portOpen, startProcess } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
+import { NGINX_TIMED_FORMAT, startNginx } from './helpers/tier-servers.ts';
 
 // ---------------------------------------------------------------- a small agent
 
@@ -1061,43 +1060,19 @@ describe('options', () => {
 
 describe('a real nginx', () => {
   it('sees exactly the requests sent, with their status classes and durations', async () => {
-    const dir = tempDir('halo-logs-nginx-');
-    const port = await freePort();
-    const access = join(dir, 'access.log');
-    const accessJson = join(dir, 'access.json.log');
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  log_format timed '$remote_addr - $remote_user [$time_local] "$request" $status '
-                   '$body_bytes_sent "$http_referer" "$http_user_agent" $request_time';
+    const { dir, port } = await startNginx({
+      http: () => `  access_log off;
+  ${NGINX_TIMED_FORMAT}
   log_format jsonl escape=json '{"time_iso8601":"$time_iso8601","remote_addr":"$remote_addr",'
-                   '"request":"$request","status":$status,"request_time":$request_time}';
-  server {
-    listen 127.0.0.1:${port};
-    access_log ${access} timed;
-    access_log ${accessJson} jsonl;
+                   '"request":"$request","status":$status,"request_time":$request_time}';`,
+      server: (prefix) => `    access_log ${prefix}/access.log timed;
+    access_log ${prefix}/access.json.log jsonl;
     location = /ok { return 200 "ok"; }
     location = /missing { return 404; }
-    location = /boom { return 503; }
-  }
-}
-`,
-    );
-    await startProcess(
-      '/usr/sbin/nginx',
-      ['-e', join(dir, 'error.log'), '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'],
-      { ready: () => portOpen(port) },
-    );
+    location = /boom { return 503; }`,
+    });
+    const access = join(dir, 'access.log');
+    const accessJson = join(dir, 'access.json.log');
     const agent = new FakeAgent();
     const source = createSource(agent, join(dir, 'state'), {
       paths: [access],

@@ -16,8 +16,8 @@ import {
 } from '../collector/agent/sources/prometheus.ts';
 import type { RawSample, SourceContext } from '../collector/agent/types.ts';
 import { freePort } from './helpers/ports.ts';
-import { startProcess } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
+import { startNodeExporter } from './helpers/tier-servers.ts';
 
 const TOKEN = 'tok-3f9a-very-secret';
 
@@ -107,22 +107,11 @@ describe('the prometheus source against node_exporter', () => {
         '',
       ].join('\n'),
     );
-    const port = await freePort();
-    await startProcess(
-      'prometheus-node-exporter',
-      [
-        `--web.listen-address=127.0.0.1:${port}`,
-        // Only collectors that work in a container, to keep the scrape small and quiet.
-        '--collector.disable-defaults',
-        '--collector.cpu',
-        '--collector.meminfo',
-        '--collector.loadavg',
-        '--collector.textfile',
-        `--collector.textfile.directory=${textfiles}`,
-      ],
-      { ready: /Listening on/ },
-    );
-    url = `http://127.0.0.1:${port}/metrics`;
+    // Only collectors that work in a container, to keep the scrape small and quiet.
+    ({ url } = await startNodeExporter(
+      ['cpu', 'meminfo', 'loadavg', 'textfile'],
+      [`--collector.textfile.directory=${textfiles}`],
+    ));
   });
 
   it('reports CPU seconds as counters by cpu and mode', async () => {

@@ -2,13 +2,12 @@
 // Redis and PostgreSQL, nats-server with JetStream) and against deliberately broken targets.
 
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -18,18 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { natsOptions, natsSource } from '../collector/agent/sources/nats.ts';
 import { postgresOptions, postgresSource } from '../collector/agent/sources/postgres.ts';
-import {
-  encodeCommand,
-  infoSamples,
-  parseReply,
-  redisOptions,
-  redisSource,
-} from '../collector/agent/sources/redis.ts';
+import { infoSamples, redisOptions, redisSource } from '../collector/agent/sources/redis.ts';
 import type { RawSample, Source, SourceDefinition } from '../collector/agent/types.ts';
 import { silentLogger } from '../core/logger.ts';
 import { freePort } from './helpers/ports.ts';
 import { startProcess, type Started } from './helpers/process.ts';
 import { tempDir } from './helpers/temp.ts';
+import { redisCommand, startPostgresPair, startRedisPair } from './helpers/data-servers.ts';
 
 const logger = silentLogger();
 const run = promisify(execFile);
@@ -110,71 +104,14 @@ describe('redis', () => {
   let replicaPort: number;
   let socketPath: string;
 
-  /** Sends commands on one connection and returns the replies (test-side client). */
-  async function command(port: number, ...commands: string[][]): Promise<unknown[]> {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.write(Buffer.concat(commands.map(encodeCommand)));
-    const replies: unknown[] = [];
-    let buffer = Buffer.alloc(0);
-    for await (const chunk of socket) {
-      buffer = Buffer.concat([buffer, chunk as Buffer]);
-      for (let parsed = parseReply(buffer); parsed; parsed = parseReply(buffer)) {
-        replies.push(parsed.reply);
-        buffer = buffer.subarray(parsed.used);
-      }
-      if (replies.length >= commands.length) break;
-    }
-    socket.destroy();
-    return replies;
-  }
-
   beforeAll(async () => {
-    const dir = tempDir('halo-redis-');
-    [primaryPort, replicaPort] = [await freePort(), await freePort()];
-    socketPath = join(dir, 'redis.sock');
-    const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-    started.push(
-      await startProcess(
-        'redis-server',
-        [
-          '--port',
-          String(primaryPort),
-          ...common,
-          '--requirepass',
-          password,
-          '--unixsocket',
-          socketPath,
-          '--unixsocketperm',
-          '700',
-          // Full syncs wait 5 s for more replicas by default.
-          '--repl-diskless-sync-delay',
-          '0',
-        ],
-        { ready: /Ready to accept connections/ },
-      ),
-    );
-    started.push(
-      await startProcess(
-        'redis-server',
-        [
-          '--port',
-          String(replicaPort),
-          ...common,
-          '--dbfilename',
-          'replica.rdb',
-          '--replicaof',
-          '127.0.0.1',
-          String(primaryPort),
-          '--masterauth',
-          password,
-        ],
-        { ready: /Ready to accept connections/ },
-      ),
-    );
+    const pair = await startRedisPair(password);
+    ({ primaryPort, replicaPort, socketPath } = pair);
+    started.push(...pair.servers);
   });
 
   it('reports the primary role, its one replica, and the keys of each database', async () => {
-    await command(
+    await redisCommand(
       primaryPort,
       ['AUTH', password],
       ['SET', 'a', '1'],
@@ -214,7 +151,7 @@ describe('redis', () => {
   it('counts keyspace hits and misses as counters that grow with GETs of existing and missing keys', async () => {
     const source = create(redisSource, { address: `127.0.0.1:${primaryPort}`, password });
     const before = await collect(source);
-    await command(
+    await redisCommand(
       primaryPort,
       ['AUTH', password],
       ['GET', 'a'],
@@ -432,103 +369,16 @@ describe('redis', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('postgres', () => {
-  const bin = '/usr/lib/postgresql/15/bin';
   const password = 'Pg-r1ght-pa55w0rd';
   let primaryPort: number;
   let replicaPort: number;
   let socketDir: string;
 
   beforeAll(async () => {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const uid = Number(stdout.trim());
-    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-    const root = tempDir('halo-pg-');
-    chownSync(root, uid, gid);
-    const primaryDir = join(root, 'primary');
-    const replicaDir = join(root, 'replica');
-    socketDir = join(root, 'sockets');
-    mkdirSync(socketDir);
-    chownSync(socketDir, uid, gid);
-    const asPostgres = { uid, gid, cwd: root, env: { PATH: process.env['PATH'], HOME: root } };
-    [primaryPort, replicaPort] = [await freePort(), await freePort()];
-
-    await run(
-      `${bin}/initdb`,
-      [
-        '-D',
-        primaryDir,
-        '-U',
-        'postgres',
-        '--auth=trust',
-        '--no-sync',
-        '--no-locale',
-        '-E',
-        'UTF8',
-      ],
-      asPostgres,
-    );
-    writeFileSync(
-      join(primaryDir, 'pg_hba.conf'),
-      [
-        'local all all trust',
-        'host replication postgres 127.0.0.1/32 trust',
-        'host all all 127.0.0.1/32 scram-sha-256',
-        '',
-      ].join('\n'),
-    );
-    const server = (dir: string, port: number, ready: RegExp) =>
-      startProcess(
-        `${bin}/postgres`,
-        [
-          '-D',
-          dir,
-          '-k',
-          socketDir,
-          '-p',
-          String(port),
-          '-c',
-          'listen_addresses=127.0.0.1',
-          '-c',
-          'wal_level=replica',
-          '-c',
-          'max_wal_senders=4',
-          '-c',
-          'fsync=off',
-          '-c',
-          'shared_buffers=16MB',
-          '-c',
-          'max_connections=50',
-        ],
-        { ...asPostgres, ready, timeoutMs: 20_000 },
-      );
-    started.push(await server(primaryDir, primaryPort, /ready to accept connections/));
-
-    const admin = new pg.Client({ host: socketDir, port: primaryPort, user: 'postgres' });
-    await admin.connect();
-    await admin.query(`ALTER USER postgres PASSWORD ${pg.escapeLiteral(password)}`);
-    await admin.query('CREATE DATABASE shop');
-    await admin.end();
-
-    await run(
-      `${bin}/pg_basebackup`,
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(primaryPort),
-        '-U',
-        'postgres',
-        '-D',
-        replicaDir,
-        '-R',
-        '-X',
-        'stream',
-        // A spread checkpoint would take minutes on an idle server.
-        '--checkpoint=fast',
-      ],
-      asPostgres,
-    );
-    started.push(await server(replicaDir, replicaPort, /ready to accept read-only connections/));
+    const pair = await startPostgresPair(password);
+    ({ primaryPort, socketDir } = pair);
+    replicaPort = pair.replicaPort!;
+    started.push(...pair.servers);
   });
 
   const primary = (extra: object = {}) =>

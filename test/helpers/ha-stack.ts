@@ -1,0 +1,196 @@
+// Seeds a store with a whole HA stack's data through the real path: real servers of every tier,
+// one real agent per tier on the bus, the real ingester into chDB. Dashboard tests query it.
+
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Hono } from 'hono';
+import { Agent } from '../../collector/agent/agent.ts';
+import { agentConfigSchema } from '../../collector/agent/config.ts';
+import { SOURCE_DEFINITIONS } from '../../collector/agent/sources/index.ts';
+import { ingestConfigSchema } from '../../collector/ingest/config.ts';
+import { Ingester } from '../../collector/ingest/ingester.ts';
+import { connectBus } from '../../core/bus/connect.ts';
+import { BusLink } from '../../core/bus/link.ts';
+import { ensureStreams } from '../../core/bus/streams.ts';
+import { createHealthApp } from '../../core/http/health.ts';
+import { serveHttp } from '../../core/http/serve.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { createRegistry } from '../../core/metrics.ts';
+import { ident, sql } from '../../core/store/sql.ts';
+import type { Store } from '../../core/store/store.ts';
+import { testConfig } from './config.ts';
+import {
+  HA_HOSTS,
+  REDIS_PASSWORD,
+  startServers,
+  tierSources,
+  TIERS,
+  type TierName,
+} from './ha-tiers.ts';
+import { runTraffic } from './ha-traffic.ts';
+import { startNatsServer, type TestNats } from './nats.ts';
+import { freePort } from './ports.ts';
+import type { Started } from './process.ts';
+import { openTestStore } from './store.ts';
+import { tempDir } from './temp.ts';
+import { until } from './wait.ts';
+
+export { HA_HOSTS, TIERS, type TierName };
+
+export interface SeededStack {
+  /** The migrated store holding the data; open until stop(). */
+  store: Store;
+  database: string;
+  /** Earliest and latest timestamp stored in samples and logs (ms since the epoch). */
+  from: number;
+  to: number;
+  hosts: Record<TierName, string>;
+  /** Stops every server and closes the store; temp dirs go when the test file ends. */
+  stop(): Promise<void>;
+}
+
+export interface SeedOptions {
+  /** How long the agents collect while traffic runs. @default 12 */
+  seconds?: number;
+}
+
+const logger = silentLogger();
+
+interface RunningAgent {
+  agent: Agent;
+  link: BusLink;
+}
+
+async function startAgents(
+  busUrl: string,
+  sources: Record<TierName, unknown[]>,
+): Promise<RunningAgent[]> {
+  const schema = agentConfigSchema(SOURCE_DEFINITIONS);
+  const config = testConfig({ nats: { url: busUrl } });
+  return Promise.all(
+    TIERS.map(async (tier) => {
+      const link = new BusLink({ config, logger });
+      await link.ready();
+      const agent = await Agent.create({
+        config: schema.parse({
+          tier,
+          host: HA_HOSTS[tier],
+          interval: '1s',
+          batch: { max_age: '200ms' },
+          spool: { fsync: false },
+          sources: sources[tier],
+        }),
+        dataDir: tempDir(`halo-agent-${tier}-`),
+        definitions: SOURCE_DEFINITIONS,
+        connection: () => link.current(),
+        logger,
+      });
+      agent.start();
+      return { agent, link };
+    }),
+  );
+}
+
+/** The span of what was stored, over samples and logs. */
+async function storedSpan(store: Store): Promise<{ from: number; to: number }> {
+  const rows = await store.query<{ from: string; to: string }>(
+    sql`SELECT toUnixTimestamp64Milli(min(ts)) AS from, toUnixTimestamp64Milli(max(ts)) AS to
+        FROM (SELECT ts FROM ${ident(store.table('samples'))}
+              UNION ALL SELECT ts FROM ${ident(store.table('logs'))})`,
+  );
+  return { from: Number(rows[0]?.from), to: Number(rows[0]?.to) };
+}
+
+/** Runs fn the first time only; later calls get the same promise (for stop-once teardown). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
+}
+
+/** The store, the bus with its monitoring port, and the ingester serving its own /metrics. */
+async function startPipeline(stops: Array<() => Promise<void>>) {
+  const { store } = await openTestStore();
+  stops.push(() => store.close());
+  const monitorPort = await freePort();
+  const bus: TestNats = await startNatsServer(['-m', String(monitorPort)]);
+  stops.push(() => bus.stop());
+  const config = testConfig({ nats: { url: bus.url } });
+  const nc: NatsConnection = await connectBus({ config, logger });
+  stops.push(() => nc.close());
+  await ensureStreams(nc, config, logger);
+  const registry = createRegistry('ingest');
+  const ingester = new Ingester({
+    nc,
+    store,
+    config: ingestConfigSchema.parse({ insert: { max_wait: '200ms' } }),
+    logger,
+    registry,
+  });
+  await ingester.start();
+  const stopIngester = once(() => ingester.stop(5000));
+  stops.push(stopIngester);
+  const self = await serveHttp(
+    new Hono().route('/', createHealthApp({ registry, checks: () => ({}) })),
+    '127.0.0.1',
+    0,
+  );
+  stops.push(() => self.close());
+  const monitor = `http://127.0.0.1:${monitorPort}`;
+  return { store, bus, monitor, ingester, stopIngester, self };
+}
+
+/**
+ * Starts the stack, runs traffic for `seconds` while the agents collect every second, stops the
+ * agents (they flush their spools) and returns once the ingester has stored every batch.
+ */
+export async function seedHaStack(options: SeedOptions = {}): Promise<SeededStack> {
+  const seconds = options.seconds ?? 12;
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const { store, bus, monitor, ingester, stopIngester, self } = await startPipeline(stops);
+    const servers = await startServers();
+    const started: Started[] = [
+      ...servers.nginx.map((n) => n.server),
+      servers.haproxy.server,
+      ...servers.redis.servers,
+      ...servers.postgres.servers,
+      servers.nodeExporter.server,
+    ];
+    stops.push(async () => {
+      await servers.app.close();
+      for (const server of started.reverse()) await server.stop('SIGINT');
+    });
+    const agents = await startAgents(bus.url, tierSources(servers, { monitor }, self));
+    const stopAgents = once(async () => {
+      await Promise.all(agents.map((a) => a.agent.stop(5000)));
+      await Promise.all(agents.map((a) => a.link.close()));
+    });
+    stops.push(stopAgents);
+    await runTraffic(
+      {
+        frontend: `http://127.0.0.1:${servers.haproxy.frontend}`,
+        app: servers.app.url,
+        redis: { port: servers.redis.primaryPort, password: REDIS_PASSWORD },
+        postgres: { socketDir: servers.postgres.socketDir, port: servers.postgres.primaryPort },
+        nats: bus.url,
+      },
+      seconds,
+    );
+    // A last collection after the traffic, so counters include its final round.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await stopAgents();
+    await until(
+      async () => Object.values(await ingester.pending()).every((n) => n === 0),
+      'the ingester to store every batch',
+      30_000,
+    );
+    await stopIngester();
+    const span = await storedSpan(store);
+    return { store, database: store.database, ...span, hosts: { ...HA_HOSTS }, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
