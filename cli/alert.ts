@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import { Alerter } from '../alerter/alerter.ts';
+import { createReceiverMetrics } from '../alerter/receivers/metrics.ts';
 import { createAlerterApi } from '../alerter/api.ts';
 import { Lease } from '../alerter/ha/lease.ts';
 import { createNotifyApi } from '../alerter/api-v2/index.ts';
@@ -75,6 +76,7 @@ export async function startAlerter(options: {
       logger,
       silences,
       sources: { slos, rules: ruleList },
+      receiverDeps: { metrics: createReceiverMetrics(registry) },
     });
   }
   const lease = await Lease.open({

@@ -1,7 +1,10 @@
 // Seeds a store with a whole HA stack's data through the real path: real servers of every tier,
-// one real agent per tier on the bus, the real ingester into chDB. Dashboard tests query it.
+// one real agent per tier on the bus, the real ingester into chDB, the real alerter paging a webhook.
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { Registry } from 'prom-client';
 import { Hono } from 'hono';
 import { Agent } from '../../collector/agent/agent.ts';
 import { agentConfigSchema } from '../../collector/agent/config.ts';
@@ -17,7 +20,10 @@ import { silentLogger } from '../../core/logger.ts';
 import { createRegistry } from '../../core/metrics.ts';
 import { ident, sql } from '../../core/store/sql.ts';
 import type { Store } from '../../core/store/store.ts';
+import { startAlerter } from '../../cli/alert.ts';
+import { haloConfigSchema } from '../../cli/config-schema.ts';
 import { testConfig } from './config.ts';
+import { startReceiverServer } from './receiver-server.ts';
 import {
   HA_HOSTS,
   REDIS_PASSWORD,
@@ -135,7 +141,62 @@ async function startPipeline(stops: Array<() => Promise<void>>) {
   );
   stops.push(() => self.close());
   const monitor = `http://127.0.0.1:${monitorPort}`;
-  return { store, bus, monitor, ingester, stopIngester, self };
+  return { store, bus, nc, registry, monitor, ingester, stopIngester, self };
+}
+
+// The app's checkout SLO and a rule on the load balancer's 5xx, both breached by the traffic.
+const SLO_SPEC = `apiVersion: halo/v1
+kind: SLO
+metadata: { name: shop-availability }
+spec:
+  service: shop
+  objective: 99.9
+  window: { rolling: 30d }
+  sli:
+    ratio:
+      bad: { metric: http_requests_total, matchers: { tier: app, code: "500" } }
+      total: { metric: http_requests_total, matchers: { tier: app } }
+`;
+const RULE_SPEC = `apiVersion: halo/v1
+kind: AlertRule
+metadata:
+  name: lb-5xx
+  labels: { severity: ticket }
+spec:
+  threshold:
+    metric: haproxy_frontend_http_responses_total
+    matchers: { tier: lb, code: 5xx }
+    aggregation: increase
+    over: 1m
+    by: [host]
+    op: '>'
+    value: 0
+`;
+
+/**
+ * The real alerter (\`halo alert\`'s start-up) on a 1 s schedule, paging a local webhook
+ * receiver: SLO evaluations, alert history and the notification log fill as in production, and
+ * its figures join the ingester's on the /metrics an agent scrapes.
+ */
+async function startAlerting(store: Store, nc: NatsConnection, registry: Registry) {
+  const receiver = await startReceiverServer();
+  const dir = tempDir('halo-alerting-');
+  writeFileSync(join(dir, 'slo.yaml'), SLO_SPEC);
+  writeFileSync(join(dir, 'rules.yaml'), RULE_SPEC);
+  const config = haloConfigSchema.parse({
+    alerter: { slos: [join(dir, 'slo.yaml')], rules: [join(dir, 'rules.yaml')], interval: '1s' },
+    notify: {
+      receivers: [{ name: 'hook', webhook_configs: [{ url: receiver.url('/hook') }] }],
+      route: { receiver: 'hook', group_by: ['alertname'], group_wait: '1s' },
+    },
+  });
+  const started = await startAlerter({ config, store, nc, logger, registry });
+  return {
+    stop: once(async () => {
+      await started.stop();
+      await receiver.close();
+    }),
+  };
 }
 
 /**
@@ -149,7 +210,8 @@ export async function seedHaStack(options: SeedOptions = {}): Promise<SeededStac
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
   try {
-    const { store, bus, monitor, ingester, stopIngester, self } = await startPipeline(stops);
+    const { store, bus, nc, registry, monitor, ingester, stopIngester, self } =
+      await startPipeline(stops);
     const servers = await startServers();
     const started: Started[] = [
       ...servers.nginx.map((n) => n.server),
@@ -162,6 +224,8 @@ export async function seedHaStack(options: SeedOptions = {}): Promise<SeededStac
       await servers.app.close();
       for (const server of started.reverse()) await server.stop('SIGINT');
     });
+    const alerting = await startAlerting(store, nc, registry);
+    stops.push(alerting.stop);
     const agents = await startAgents(bus.url, tierSources(servers, { monitor }, self));
     const stopAgents = once(async () => {
       await Promise.all(agents.map((a) => a.agent.stop(5000)));
@@ -187,6 +251,7 @@ export async function seedHaStack(options: SeedOptions = {}): Promise<SeededStac
       30_000,
     );
     await stopIngester();
+    await alerting.stop();
     const span = await storedSpan(store);
     return { store, database: store.database, ...span, hosts: { ...HA_HOSTS }, stop: stopAll };
   } catch (err) {
