@@ -94,12 +94,44 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-function formatVariable(name: string, value: string | string[]): string {
-  if (typeof value === 'string') return quoteLiteral(value);
-  // Grafana's default for a multi-value variable in SQL: quoted values joined by commas.
-  if (value.length === 0) throw new MacroError(`variable $${name}: no value selected`);
-  return value.map(quoteLiteral).join(',');
+/**
+ * A variable's value as it reaches the SQL. Without a format, the plugin's own `format` (its
+ * CHDatasource.ts, handed to templateSrv.replace): a multi-value selection as `'a','b'` (values
+ * not escaped), a single value as is. With one, Grafana's formats that SQL panels use.
+ */
+function formatVariable(
+  name: string,
+  value: string | string[],
+  format: string | undefined,
+): string {
+  const values = typeof value === 'string' ? [value] : value;
+  if (typeof value !== 'string' && value.length === 0) {
+    throw new MacroError(`variable $${name}: no value selected`);
+  }
+  switch (format) {
+    case undefined:
+      return typeof value === 'string' ? value : `'${value.join("','")}'`;
+    case 'raw':
+      return values.join(',');
+    // Grafana: each value in single quotes, `'` escaped with a backslash, joined by commas.
+    case 'singlequote':
+      return values.map((v) => `'${v.replace(/'/g, "\\'")}'`).join(',');
+    // Grafana: each value in single quotes, `'` doubled, joined by commas.
+    case 'sqlstring':
+      return values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',');
+    // Grafana: encodeURIComponent plus !'()*; several values as `{a,b}`.
+    case 'percentencode':
+      return percentEncode(typeof value === 'string' ? value : `{${value.join(',')}}`);
+    default:
+      throw new MacroError(`variable $${name}: format ${format} is not supported here`);
+  }
 }
+
+const percentEncode = (text: string): string =>
+  encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 
 /** Splits `a, f(b, c)` at top-level commas, as sqlds does for macro arguments. */
 function splitArgs(inner: string): string[] {
@@ -130,8 +162,9 @@ function closingParen(sql: string, open: number, name: string): number {
   throw new MacroError(`macro $__${name}: unbalanced parentheses`);
 }
 
-// `$__macro`, then `${var}`, then `$var`: one pass, so an expanded value is never scanned again.
-const TOKEN = /\$__(\w+)|\$\{(\w+)\}|\$(\w+)/g;
+// `$__macro`, then `${var}` or `${var:format}`, then `$var`: one pass, so an expanded value is
+// never scanned again.
+const TOKEN = /\$__(\w+)|\$\{(\w+)(?::(\w+))?\}|\$(\w+)/g;
 
 /** The SQL as the plugin hands it to ClickHouse; unknown macros and variables throw by name. */
 export function expandMacros(sql: string, ctx: MacroContext): string {
@@ -139,7 +172,7 @@ export function expandMacros(sql: string, ctx: MacroContext): string {
   let last = 0;
   TOKEN.lastIndex = 0;
   for (let m = TOKEN.exec(sql); m !== null; m = TOKEN.exec(sql)) {
-    const [token, macroName, bracedVar, plainVar] = m;
+    const [token, macroName, bracedVar, format, plainVar] = m;
     out += sql.slice(last, m.index);
     let end = m.index + token.length;
     if (macroName !== undefined) {
@@ -156,7 +189,7 @@ export function expandMacros(sql: string, ctx: MacroContext): string {
       const name = (bracedVar ?? plainVar)!;
       const value = ctx.variables?.[name];
       if (value === undefined) throw new MacroError(`unknown variable $${name}`);
-      out += formatVariable(name, value);
+      out += formatVariable(name, value, format);
     }
     last = end;
     TOKEN.lastIndex = end;

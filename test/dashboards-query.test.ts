@@ -94,16 +94,26 @@ describe('expandMacros', () => {
     );
   });
 
-  it('quotes variables as literals, a multi-value as a list for IN', () => {
-    const variables = { tier: 'web', host: ['a', "b'c"], path: 'C:\\x' };
+  it('formats variables as the plugin does: a multi-value as a quoted list, a single value as is', () => {
+    const variables = { tier: 'web', host: ['a', 'b'], n: '5' };
     expect(
-      expandMacros('tier = $tier AND host IN (${host}) AND p = $path', { ...ctx, variables }),
-    ).toBe("tier = 'web' AND host IN ('a','b\\'c') AND p = 'C:\\\\x'");
+      expandMacros("tier = '$tier' AND host IN (${host}) AND n > $n", { ...ctx, variables }),
+    ).toBe("tier = 'web' AND host IN ('a','b') AND n > 5");
+  });
+
+  it.each([
+    ['singlequote', ['a', "b'c"], "'a','b\\'c'"],
+    ['sqlstring', ["it's"], "'it''s'"],
+    ['raw', ['a', 'b'], 'a,b'],
+    ['percentencode', "50% o'k (x)*!", '50%25%20o%27k%20%28x%29%2A%21'],
+    ['percentencode', ['a', 'b'], '%7Ba%2Cb%7D'],
+  ])('formats ${var:%s} as Grafana does', (format, value, expected) => {
+    expect(expandMacros(`\${v:${format}}`, { ...ctx, variables: { v: value } })).toBe(expected);
   });
 
   it('does not expand macros found inside a variable value', () => {
     const variables = { q: '$__fromTime' };
-    expect(expandMacros('$q', { ...ctx, variables })).toBe("'$__fromTime'");
+    expect(expandMacros("'$q'", { ...ctx, variables })).toBe("'$__fromTime'");
   });
 
   it.each([
@@ -112,8 +122,9 @@ describe('expandMacros', () => {
     ['a missing argument', '$__timeFilter()', /timeFilter: expected 1 argument/],
     ['an unknown variable', 'x = $nope', /\$nope/],
     ['an empty multi-value', 'x IN ($h)', /\$h: no value/],
+    ['an unknown format', 'x = ${f:json}', /format json/],
   ])('throws on %s, naming it', (_case, sql, message) => {
-    const variables = { h: [] };
+    const variables = { h: [], f: 'x' };
     expect(() => expandMacros(sql, { ...ctx, variables })).toThrow(MacroError);
     expect(() => expandMacros(sql, { ...ctx, variables })).toThrow(message);
   });
@@ -184,14 +195,14 @@ describe('expanded SQL on the embedded store', () => {
     const sql =
       `SELECT $__timeInterval(ts) AS t, count() AS n, $__interval_s AS step, ` +
       `toUnixTimestamp64Milli(min($__timeInterval_ms(ts))) AS t_ms FROM ${table} ` +
-      `WHERE $__timeFilter(ts) AND host = $host GROUP BY t ORDER BY t`;
+      `WHERE $__timeFilter(ts) AND host IN ($host) GROUP BY t ORDER BY t`;
     const buckets = await run<{ t: string; n: string; step: string; t_ms: string }>(
       store,
       expandMacros(sql, {
         from: t0,
         to: t0 + 120_000,
         intervalMs: 30_000,
-        variables: { host: 'h1' },
+        variables: { host: ['h1'] },
       }),
     );
     expect(buckets.map((b) => Number(b.n))).toEqual([3, 3, 3, 3]);
@@ -199,20 +210,23 @@ describe('expanded SQL on the embedded store', () => {
     expect(Number(buckets[0]?.step)).toBe(30);
   });
 
-  it('a variable with a quote stays a literal and selects its own rows', async () => {
+  it('a variable with a quote, formatted singlequote, stays a literal and selects its own rows', async () => {
     const { store, table } = await seeded();
     const range = { from: t0, to: t0 + 120_000, intervalMs: 10_000 };
     const one = await run<{ host: string; n: string }>(
       store,
-      expandMacros(`SELECT host, count() AS n FROM ${table} WHERE host = $h GROUP BY host`, {
-        ...range,
-        variables: { h: "o'brien" },
-      }),
+      expandMacros(
+        `SELECT host, count() AS n FROM ${table} WHERE host = \${h:singlequote} GROUP BY host`,
+        {
+          ...range,
+          variables: { h: "o'brien" },
+        },
+      ),
     );
     expect(one).toEqual([{ host: "o'brien", n: expect.anything() }]);
     const many = await run<{ n: string }>(
       store,
-      expandMacros(`SELECT count() AS n FROM ${table} WHERE host IN ($h)`, {
+      expandMacros(`SELECT count() AS n FROM ${table} WHERE host IN (\${h:singlequote})`, {
         ...range,
         variables: { h: ["o'brien", 'h1', "x') OR 1=1 --"] },
       }),
