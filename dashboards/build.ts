@@ -61,11 +61,7 @@ export function inDatabase(
   database: string,
 ): Record<string, unknown> {
   if (database === DATABASE) return json;
-  const prefix = new RegExp(`\\b${DATABASE}\\.(\\w+)\\b`, 'g');
-  const rename = (sql: string) =>
-    sql.replace(prefix, (whole, name: string) =>
-      TABLE_NAMES.has(name) ? `${database}.${name}` : whole,
-    );
+  const rename = (sql: string) => sqlInDatabase(sql, database);
   const walk = (value: unknown, key?: string): unknown => {
     if (typeof value === 'string') {
       return key === 'rawSql' || key === 'query' || key === 'definition' ? rename(value) : value;
@@ -77,6 +73,15 @@ export function inDatabase(
     return value;
   };
   return walk(json) as Record<string, unknown>;
+}
+
+const PREFIX = new RegExp(`\\b${DATABASE}\\.(\\w+)\\b`, 'g');
+
+/** One query naming `database` instead of `halo` for every `halo.<table>` of a Halo table. */
+export function sqlInDatabase(sql: string, database: string): string {
+  return sql.replace(PREFIX, (whole, name: string) =>
+    TABLE_NAMES.has(name) ? `${database}.${name}` : whole,
+  );
 }
 
 /** Writes through a temporary name, so Grafana's reload never reads half a file. */

@@ -109,7 +109,7 @@ export function hostVariable(scope: VariableScope = {}): dashboard.QueryVariable
   return queryVariable(
     'host',
     'Host',
-    `SELECT DISTINCT host FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier}) AND ${SEEN_IN_RANGE} ORDER BY host`,
+    `SELECT DISTINCT host FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier:singlequote}) AND ${SEEN_IN_RANGE} ORDER BY host`,
   );
 }
 
@@ -118,6 +118,6 @@ export function serviceVariable(scope: VariableScope = {}): dashboard.QueryVaria
   return queryVariable(
     'service',
     'Service',
-    `SELECT DISTINCT service FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier}) AND ${SEEN_IN_RANGE} ORDER BY service`,
+    `SELECT DISTINCT service FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier:singlequote}) AND ${SEEN_IN_RANGE} ORDER BY service`,
   );
 }

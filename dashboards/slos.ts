@@ -7,6 +7,7 @@ import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-s
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { TABLES } from '../core/conventions.ts';
 import { SIZE, datasource, query, queryVariable, table, thresholds } from './common.ts';
+import { dashboardLink } from './panels.ts';
 
 const EVALUATIONS = table(TABLES.sloEvaluations);
 const ALERTS = table(TABLES.alerts);
@@ -25,23 +26,40 @@ export const BURN_RATE_THRESHOLDS: ReadonlyArray<readonly [number, string]> = [
   [14.4, 'dark-red'],
 ];
 
+/**
+ * The logs of an SLO's service over the panel's time range (or the range zoomed to): the lines
+ * behind a dip of the SLI or a burn-rate spike. Needs the `service` label on the series.
+ */
+const SERVICE_LOGS_LINK = {
+  build: () =>
+    ({
+      title: 'Logs of ${__field.labels.service}',
+      url: '/d/halo-logs?var-service=${__field.labels.service}&${__url_time_range}',
+      targetBlank: false,
+    }) as dashboard.DashboardLink,
+};
+
 /** SLI (1 − error ratio over the period) against the objective, per SLO. */
 export function sliPanel(): TimeseriesPanelBuilder {
   const sql = `SELECT
   $__timeInterval(ts) AS time,
   slo,
+  service,
   1 - avg(error_ratio) AS sli,
-  any(objective) AS objective
+  any(objective) / 100 AS objective
 FROM ${EVALUATIONS}
-WHERE $__timeFilter(ts) AND slo IN ($slo) AND window = '${PERIOD_WINDOW}'
-GROUP BY time, slo
+WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window = '${PERIOD_WINDOW}'
+GROUP BY time, slo, service
 ORDER BY time`;
   return new TimeseriesPanelBuilder()
     .id(1)
     .title('SLI vs objective')
-    .description('1 − error ratio over the SLO period, against the objective.')
+    .description(
+      '1 − error ratio over the SLO period, against the objective. Click a series for the logs of its service.',
+    )
     .datasource(datasource())
     .withTarget(query(sql, 'timeseries'))
+    .dataLinks([SERVICE_LOGS_LINK])
     .unit('percentunit')
     .decimals(3)
     .max(1)
@@ -55,7 +73,7 @@ export function budgetRemainingPanel(): StatPanelBuilder {
 FROM (
   SELECT slo, argMax(budget_remaining, ts) AS budget
   FROM ${EVALUATIONS}
-  WHERE $__timeFilter(ts) AND slo IN ($slo) AND window = '${PERIOD_WINDOW}'
+  WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window = '${PERIOD_WINDOW}'
   GROUP BY slo
 )`;
   return new StatPanelBuilder()
@@ -85,7 +103,7 @@ export function budgetBurnDownPanel(): TimeseriesPanelBuilder {
   slo,
   min(budget_remaining) AS budget_remaining
 FROM ${EVALUATIONS}
-WHERE $__timeFilter(ts) AND slo IN ($slo) AND window = '${PERIOD_WINDOW}'
+WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window = '${PERIOD_WINDOW}'
 GROUP BY time, slo
 ORDER BY time`;
   return new TimeseriesPanelBuilder()
@@ -105,20 +123,22 @@ export function burnRatePanel(): TimeseriesPanelBuilder {
   const sql = `SELECT
   $__timeInterval(ts) AS time,
   slo,
+  service,
   window,
   max(burn_rate) AS burn_rate
 FROM ${EVALUATIONS}
-WHERE $__timeFilter(ts) AND slo IN ($slo) AND window != '${PERIOD_WINDOW}'
-GROUP BY time, slo, window
+WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window != '${PERIOD_WINDOW}'
+GROUP BY time, slo, service, window
 ORDER BY time`;
   return new TimeseriesPanelBuilder()
     .id(4)
     .title('Burn rate per window')
     .description(
-      'Budget consumption speed per window; 1 spends the budget exactly over the period.',
+      'Budget consumption speed per window; 1 spends the budget exactly over the period. Click a series for the logs of its service.',
     )
     .datasource(datasource())
     .withTarget(query(sql, 'timeseries'))
+    .dataLinks([SERVICE_LOGS_LINK])
     .unit('x')
     .min(0)
     .thresholds(thresholds('green', BURN_RATE_THRESHOLDS))
@@ -139,7 +159,7 @@ export function alertHistoryPanel(): TablePanelBuilder {
   severity,
   value
 FROM ${ALERTS}
-WHERE $__timeFilter(ts) AND slo IN ($slo)
+WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote})
 ORDER BY ts DESC
 LIMIT 1000`;
   return new TablePanelBuilder()
@@ -166,6 +186,7 @@ export function sloDashboard(): dashboard.DashboardBuilder {
     .refresh('1m')
     .timezone('utc')
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .link(dashboardLink('Logs', 'halo-logs'))
     .withVariable(sloVariable())
     .withPanel(sliPanel())
     .withPanel(budgetRemainingPanel())

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
-import { DATABASE } from '../dashboards/common.ts';
+import { sqlInDatabase } from '../dashboards/build.ts';
 import { expandMacros } from '../dashboards/macros.ts';
 import {
   quantileSql,
@@ -79,12 +79,15 @@ async function run(
   rangeMs: number,
   intervalMs: number,
 ): Promise<Array<Record<string, number | string>>> {
-  const expanded = expandMacros(sql, {
-    from: now - rangeMs,
-    to: now - 1000,
-    intervalMs,
-    variables: { tier: ['web'], host: ['h1', 'h2'] },
-  }).replaceAll(`${DATABASE}.`, `${database}.`);
+  const expanded = sqlInDatabase(
+    expandMacros(sql, {
+      from: now - rangeMs,
+      to: now - 1000,
+      intervalMs,
+      variables: { tier: ['web'], host: ['h1', 'h2'] },
+    }),
+    database,
+  );
   const result = await store.client.query({ query: expanded, format: 'JSON' });
   return ((await result.json()) as { data: Array<Record<string, number | string>> }).data;
 }
