@@ -31,7 +31,11 @@ export async function startRedisPair(password: string): Promise<RedisPair> {
   const dir = tempDir('halo-redis-');
   const [primaryPort, replicaPort] = [await freePort(), await freePort()];
   const socketPath = join(dir, 'redis.sock');
-  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  // A memory limit, as caches have: the dashboards show memory used of it.
+  const common = [
+    ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ...['--maxmemory', '256mb'],
+  ];
   const ready = { ready: /Ready to accept connections/ };
   const primary = await startProcess(
     'redis-server',

@@ -11,13 +11,15 @@ import { agentConfigSchema } from '../../collector/agent/config.ts';
 import { SOURCE_DEFINITIONS } from '../../collector/agent/sources/index.ts';
 import { ingestConfigSchema } from '../../collector/ingest/config.ts';
 import { Ingester } from '../../collector/ingest/ingester.ts';
+import { jetstream } from '@nats-io/jetstream';
 import { connectBus } from '../../core/bus/connect.ts';
 import { BusLink } from '../../core/bus/link.ts';
 import { ensureStreams } from '../../core/bus/streams.ts';
 import { createHealthApp } from '../../core/http/health.ts';
 import { serveHttp } from '../../core/http/serve.ts';
 import { silentLogger } from '../../core/logger.ts';
-import { createRegistry } from '../../core/metrics.ts';
+import { createRegistry, registerChecks } from '../../core/metrics.ts';
+import { SUBJECT_ROOTS } from '../../core/conventions.ts';
 import { ident, sql } from '../../core/store/sql.ts';
 import type { Store } from '../../core/store/store.ts';
 import { startAlerter } from '../../cli/alert.ts';
@@ -69,6 +71,7 @@ interface RunningAgent {
 async function startAgents(
   busUrl: string,
   sources: Record<TierName, unknown[]>,
+  registries: Partial<Record<TierName, Registry>>,
 ): Promise<RunningAgent[]> {
   const schema = agentConfigSchema(SOURCE_DEFINITIONS);
   const config = testConfig({ nats: { url: busUrl } });
@@ -89,6 +92,7 @@ async function startAgents(
         definitions: SOURCE_DEFINITIONS,
         connection: () => link.current(),
         logger,
+        ...(registries[tier] ? { registry: registries[tier] } : {}),
       });
       agent.start();
       return { agent, link };
@@ -134,8 +138,17 @@ async function startPipeline(stops: Array<() => Promise<void>>) {
   await ingester.start();
   const stopIngester = once(() => ingester.stop(5000));
   stops.push(stopIngester);
+  // The readiness checks `halo ingest` has, reported on /metrics as halo_check_up.
+  const checks = () => ({
+    store: () => store.ping(),
+    bus: async () => {
+      await nc.flush();
+      return true;
+    },
+  });
+  registerChecks(registry, checks);
   const self = await serveHttp(
-    new Hono().route('/', createHealthApp({ registry, checks: () => ({}) })),
+    new Hono().route('/', createHealthApp({ registry, checks })),
     '127.0.0.1',
     0,
   );
@@ -226,12 +239,17 @@ export async function seedHaStack(options: SeedOptions = {}): Promise<SeededStac
     });
     const alerting = await startAlerting(store, nc, registry);
     stops.push(alerting.stop);
-    const agents = await startAgents(bus.url, tierSources(servers, { monitor }, self));
+    // The app agent counts into the registry its halo-ingest source scrapes, as in `halo up`.
+    const agents = await startAgents(bus.url, tierSources(servers, { monitor }, self), {
+      app: registry,
+    });
     const stopAgents = once(async () => {
       await Promise.all(agents.map((a) => a.agent.stop(5000)));
       await Promise.all(agents.map((a) => a.link.close()));
     });
     stops.push(stopAgents);
+    // A batch that does not decode: the ingester dead-letters it and counts it.
+    await jetstream(nc).publish(`${SUBJECT_ROOTS.metrics}.app.app-1`, '{not json');
     await runTraffic(
       {
         frontend: `http://127.0.0.1:${servers.haproxy.frontend}`,

@@ -119,6 +119,14 @@ export function tierSources(
     app: [
       { type: 'prometheus', name: 'shop', service: 'shop', url: `${s.app.url}/metrics` },
       { type: 'prometheus', name: 'halo-ingest', service: 'halo', url: `${self.url}/metrics` },
+      {
+        type: 'logs',
+        name: 'shop-log',
+        service: 'shop',
+        paths: [s.app.logFile],
+        format: 'json',
+        start_at: 'beginning',
+      },
     ],
     host: [
       { type: 'host', cgroups: ['self'], cgroup_path: cgroupRoot() },
