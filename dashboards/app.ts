@@ -5,8 +5,12 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { hostVariable, serviceVariable, tierVariable } from './common.ts';
 import {
   quantileSql,
+  rangeQuantileSql,
+  rangeSql,
   seriesSql,
   statSql,
+  TOP_NOTE,
+  topSeries,
   type LabelMatch,
   type MetricSelector,
   type Scope,
@@ -72,54 +76,14 @@ function classRatioStatSql(digit: 4 | 5): string {
   return `SELECT ${CLASS_SHARE} AS ratio\nFROM (\n${parts}\n)\nHAVING sumIf(value, part = 'all') > 0`;
 }
 
-/** Prometheus's histogram_quantile over bucket counts `bounds`/`counts` (cumulative, sorted). */
-function quantileExpr(q: number): string {
-  const i = `arrayFirstIndex(c -> c >= ${q} * total, counts)`;
-  const lower = `if(${i} = 1, 0, bounds[${i} - 1])`;
-  const below = `if(${i} = 1, 0, counts[${i} - 1])`;
-  return (
-    `if(total <= 0, NULL, if(isInfinite(bounds[${i}]), if(${i} = 1, NULL, bounds[${i} - 1]), ` +
-    `${lower} + (bounds[${i}] - ${lower}) * (${q} * total - ${below}) / (counts[${i}] - ${below})))`
-  );
-}
-
-/**
- * Duration quantiles over the whole range per group: the buckets' increases over the range (from
- * the resolution seriesSql picks), then the same interpolation as quantileSql. quantileSql itself
- * only makes time series.
- */
-function rangeQuantileSql(by: readonly string[], quantiles: Record<string, number>): string {
-  const buckets = seriesSql({
-    metric: DURATION,
-    over: 'increase',
-    by: [...by, 'le'],
-    scope: SCOPE,
-  });
-  const keys = by.map((k) => `${k}, `).join('');
-  const groupBy = by.length > 0 ? `GROUP BY ${by.join(', ')}` : 'HAVING count() > 0';
-  const cols = Object.entries(quantiles).map(([n, q]) => `${quantileExpr(q)} AS ${n}`);
-  return `SELECT ${keys}${cols.join(',\n  ')}
-FROM (
-  SELECT ${keys}arrayMap(x -> x.1, b) AS bounds, arrayMap(x -> x.2, b) AS counts, counts[-1] AS total
-  FROM (
-    SELECT ${keys}arraySort(x -> x.1, groupArray((if(le = '+Inf', inf, toFloat64OrNull(le)), n))) AS b
-    FROM (
-      SELECT ${keys}le, sum(value) AS n
-      FROM (
-${buckets}
-      )
-      WHERE le != ''
-      GROUP BY ${keys}le
-    )
-    ${groupBy}
-  )
-)`;
-}
+/** Duration quantiles over the whole range per group. */
+const rangeQuantiles = (by: readonly string[], quantiles: Record<string, number>): string =>
+  rangeQuantileSql({ metric: DURATION, scope: SCOPE, by, quantiles });
 
 /** Per tier and service over the range: req/s, 5xx share and p99, for the services table. */
 function servicesTableSql(): string {
   const by = ['tier', 'service'];
-  const increase = (s: MetricSelector) => seriesSql({ ...s, over: 'increase', by });
+  const increase = (s: MetricSelector) => rangeSql({ ...s, over: 'increase', by });
   const [byCode, byClass] = statusClass(5);
   const part = (name: string, s: MetricSelector) =>
     `  SELECT '${name}' AS part, tier, service, value FROM (\n${increase(s)}\n  )`;
@@ -138,7 +102,7 @@ ${part('error', byClass)}
   GROUP BY tier, service
 ) AS r
 LEFT JOIN (
-${rangeQuantileSql(by, { p99: 0.99 })}
+${rangeQuantiles(by, { p99: 0.99 })}
 ) AS q USING (tier, service)
 ORDER BY req_per_s DESC`;
 }
@@ -204,7 +168,7 @@ function overviewPanels(): Array<cog.Builder<dashboard.Panel>> {
         'The 99th percentile of request durations over the range, all selected services together.',
       unit: 's',
       steps: LATENCY_STEPS,
-      targets: rangeQuantileSql([], { p99: 0.99 }),
+      targets: rangeQuantiles([], { p99: 0.99 }),
     }),
   ];
 }
@@ -302,10 +266,14 @@ function breakdownPanels(): Array<cog.Builder<dashboard.Panel>> {
       id: 24,
       title: 'Requests per second by host',
       description:
-        'Request rate per host: an uneven spread points at the load balancer or one slow host. Click for the host.',
+        'Request rate per host: an uneven spread points at the load balancer or one slow host. Click for the host.' +
+        TOP_NOTE,
       unit: 'reqps',
       links: [HOST_LINK],
-      targets: seriesSql({ ...all, over: 'rate', by: ['tier', 'host'] }),
+      targets: topSeries(seriesSql({ ...all, over: 'rate', by: ['tier', 'host'] }), [
+        'tier',
+        'host',
+      ]),
     }),
   ];
 }

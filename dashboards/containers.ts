@@ -12,7 +12,14 @@ import {
 } from './common.ts';
 import { recentWhere } from './hosts-tables.ts';
 import { joinSql } from './joined-sql.ts';
-import { ratioSql, seriesSql, type MetricSelector, type SeriesQuery } from './metric-sql.ts';
+import {
+  TOP_NOTE,
+  ratioSql,
+  seriesSql,
+  topSeries,
+  type MetricSelector,
+  type SeriesQuery,
+} from './metric-sql.ts';
 import {
   dashboardLink,
   haloDashboard,
@@ -74,11 +81,14 @@ function cpuPanels() {
     perMember({
       id: 11,
       title: 'CPU usage per cgroup',
-      description: 'CPU cores used by each cgroup (rate of container_cpu_usage_seconds_total).',
+      description:
+        'CPU cores used by each cgroup (rate of container_cpu_usage_seconds_total).' + TOP_NOTE,
       unit: 'short',
       min: 0,
       links: HOST_LINKS,
-      targets: rate('container_cpu_usage_seconds_total', 'cores'),
+      targets: topSeries(rate('container_cpu_usage_seconds_total', 'cores'), BY, {
+        value: 'cores',
+      }),
     }),
     perMember({
       id: 12,
@@ -124,21 +134,26 @@ function memoryPanels() {
       id: 22,
       title: 'Memory working set of limit',
       description:
-        'Working set over memory.max per cgroup, for cgroups with a limit. Near 1 the kernel reclaims hard and then kills.',
+        'Working set over memory.max per cgroup, for cgroups with a limit. Near 1 the kernel reclaims hard and then kills.' +
+        TOP_NOTE,
       unit: 'percentunit',
       min: 0,
       max: 1,
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: joinSql({
-        a: gauge('container_memory_working_set_bytes', 'a'),
-        b: gauge('container_memory_limit_bytes', 'b'),
-        on: BY,
-        expr: 'a / b',
-        where: 'b > 0',
-        as: 'used',
-      }),
+      targets: topSeries(
+        joinSql({
+          a: gauge('container_memory_working_set_bytes', 'a'),
+          b: gauge('container_memory_limit_bytes', 'b'),
+          on: BY,
+          expr: 'a / b',
+          where: 'b > 0',
+          as: 'used',
+        }),
+        BY,
+        { value: 'used' },
+      ),
     }),
   ];
 }

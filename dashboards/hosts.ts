@@ -6,7 +6,7 @@ import type { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundat
 import { hostVariable, tierVariable } from './common.ts';
 import { filesystemTableSql, hostTableSql } from './hosts-tables.ts';
 import { joinSql, shareSql, splitSql } from './joined-sql.ts';
-import { seriesSql, type Scope, type SeriesQuery } from './metric-sql.ts';
+import { TOP_NOTE, seriesSql, topSeries, type Scope, type SeriesQuery } from './metric-sql.ts';
 import {
   dashboardLink,
   haloDashboard,
@@ -109,20 +109,25 @@ function cpuPanels() {
     perMember({
       id: 12,
       title: 'CPU busy per host',
-      description: 'Share of CPU time not idle nor waiting for IO, per host, over all its CPUs.',
+      description:
+        'Share of CPU time not idle nor waiting for IO, per host, over all its CPUs.' + TOP_NOTE,
       unit: 'percentunit',
       min: 0,
       max: 1,
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: shareSql({
-        series: cpu,
-        group: ['host'],
-        label: 'mode',
-        part: "mode NOT IN ('idle', 'iowait')",
-        as: 'busy',
-      }),
+      targets: topSeries(
+        shareSql({
+          series: cpu,
+          group: ['host'],
+          label: 'mode',
+          part: "mode NOT IN ('idle', 'iowait')",
+          as: 'busy',
+        }),
+        ['host'],
+        { value: 'busy' },
+      ),
     }),
   ];
 }
@@ -134,25 +139,33 @@ function memoryPanels() {
       id: 21,
       title: 'Load average',
       description:
-        'node_load1, node_load5 and node_load15 per host: runnable and uninterruptible tasks; compare with the host’s CPU count.',
+        'node_load1, node_load5 and node_load15 per host: runnable and uninterruptible tasks; compare with the host’s CPU count.' +
+        TOP_NOTE,
       unit: 'short',
       links: HOST_LINKS,
-      targets: seriesSql(
-        gauge(['node_load1', 'node_load5', 'node_load15'], ['host', 'name'], 'load'),
+      targets: topSeries(
+        seriesSql(gauge(['node_load1', 'node_load5', 'node_load15'], ['host', 'name'], 'load')),
+        ['host'],
+        { value: 'load' },
       ),
     }),
     perMember({
       id: 22,
       title: 'Memory used share',
       description:
-        '1 − MemAvailable / MemTotal per host: memory the kernel could not hand out without swapping (page cache counts as available).',
+        '1 − MemAvailable / MemTotal per host: memory the kernel could not hand out without swapping (page cache counts as available).' +
+        TOP_NOTE,
       unit: 'percentunit',
       min: 0,
       max: 1,
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: perHost(mem('MemAvailable'), mem('MemTotal'), '1 - a / b', 'used', ['host']),
+      targets: topSeries(
+        perHost(mem('MemAvailable'), mem('MemTotal'), '1 - a / b', 'used', ['host']),
+        ['host'],
+        { value: 'used' },
+      ),
     }),
     perMember({
       id: 23,
@@ -199,13 +212,18 @@ function diskPanels() {
       id: 32,
       title: 'Disk IO utilisation',
       description:
-        'Share of time each disk had IO in flight (rate of node_disk_io_time_seconds_total). Near 1 a spinning disk is saturated; SSDs and arrays serve several IOs at once and may have more in them.',
+        'Share of time each disk had IO in flight (rate of node_disk_io_time_seconds_total). Near 1 a spinning disk is saturated; SSDs and arrays serve several IOs at once and may have more in them.' +
+        TOP_NOTE,
       unit: 'percentunit',
       min: 0,
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: rate('node_disk_io_time_seconds_total', ['host', 'device'], 'busy'),
+      targets: topSeries(
+        rate('node_disk_io_time_seconds_total', ['host', 'device'], 'busy'),
+        ['host'],
+        { value: 'busy' },
+      ),
     }),
   ];
 }
@@ -231,14 +249,19 @@ function filesystemPanels() {
       id: 41,
       title: 'Filesystem used per mountpoint',
       description:
-        '1 − avail / size per host and mountpoint: the share unprivileged users can no longer write.',
+        '1 − avail / size per host and mountpoint: the share unprivileged users can no longer write.' +
+        TOP_NOTE,
       unit: 'percentunit',
       min: 0,
       max: 1,
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: perHost(fs('avail'), fs('size'), '1 - a / b', 'used', ['host', 'mountpoint']),
+      targets: topSeries(
+        perHost(fs('avail'), fs('size'), '1 - a / b', 'used', ['host', 'mountpoint']),
+        ['host'],
+        { value: 'used' },
+      ),
     }),
     colourColumns(filesystems, ['used_ratio']),
   ];
@@ -267,7 +290,8 @@ function networkPanels() {
       id: 52,
       title: 'Network errors and drops',
       description:
-        'Packets per second received or sent with an error, or dropped, per host, interface and counter. Any sustained value is worth a look.',
+        'Packets per second received or sent with an error, or dropped, per host, interface and counter. Any sustained value is worth a look.' +
+        TOP_NOTE,
       unit: 'pps',
       min: 0,
       steps: [
@@ -275,7 +299,9 @@ function networkPanels() {
         [10, 'red'],
       ],
       links: HOST_LINKS,
-      targets: rate(errors, ['host', 'device', 'name'], 'packets'),
+      targets: topSeries(rate(errors, ['host', 'device', 'name'], 'packets'), ['host'], {
+        value: 'packets',
+      }),
     }),
   ];
 }

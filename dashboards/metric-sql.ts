@@ -131,32 +131,35 @@ const needsLabels = (s: MetricSelector, extra: readonly string[]): boolean =>
   [...Object.keys(s.match ?? {}), ...extra].some((l) => !PROMOTED.has(l));
 
 /**
- * The FROM and WHERE of one resolution. Raw samples carry their labels; a rollup is joined with
- * the metric's series (`s.labels`) when labels are needed. `extra` lists labels used elsewhere.
+ * The FROM and WHERE of one resolution. Raw samples carry their labels. Rollups hold none: a
+ * rollup branch that only filters on labels keeps the fingerprints of the matching series (a
+ * semi-join, no label carried); one that groups by a label joins the series table for it.
+ * `grouped` lists the labels the query groups by.
  */
 function source(
   s: MetricSelector,
   index: number,
   time: string,
-  extraLabels: readonly string[],
-): { from: string; where: string; label: (l: string) => string } {
+  grouped: readonly string[],
+): { from: string; where: string; label: (l: string) => string; fingerprint: string } {
   const res = RESOLUTIONS[index]!;
-  const conditions = [
-    nameCondition(s),
-    `$__timeFilter(${time})`,
-    rangeGuard(index),
-    ...columnConditions(s),
-  ];
-  if (res.raw || !needsLabels(s, extraLabels)) {
+  const conditions = [nameCondition(s), `$__timeFilter(${time})`, ...columnConditions(s)];
+  const joined = !res.raw && !grouped.every((l) => PROMOTED.has(l));
+  if (res.raw || !needsLabels(s, grouped)) {
     conditions.push(...labelConditions(s, 'labels'));
-    return {
-      from: `${res.table}`,
-      where: conditions.join('\n    AND '),
-      label: (l) => labelOf(l, 'labels'),
-    };
+  } else if (!joined) {
+    const matching = [nameCondition(s), ...columnConditions(s), ...labelConditions(s, 'labels')];
+    conditions.push(
+      `fingerprint IN (\n      SELECT fingerprint FROM ${table(TABLES.series)}\n      WHERE ${matching.join(' AND ')}\n    )`,
+    );
+  }
+  const rows = res.table;
+  const where = [rangeGuard(index), ...conditions].join('\n    AND ');
+  if (!joined) {
+    return { from: rows, where, label: (l) => labelOf(l, 'labels'), fingerprint: 'fingerprint' };
   }
   // Only the labels used, as columns: carrying the whole map through the join costs 2-3x.
-  const used = [...new Set([...Object.keys(s.match ?? {}), ...extraLabels])].filter(
+  const used = [...new Set([...Object.keys(s.match ?? {}), ...grouped])].filter(
     (l) => !PROMOTED.has(l),
   );
   const column = (l: string) => `label_${checkLabel(l)}`;
@@ -173,9 +176,10 @@ function source(
       ? `SELECT * FROM (${series}) WHERE ${labelFilter.join(' AND ')}`
       : series;
   return {
-    from: `${res.table} AS r INNER JOIN (\n    ${filtered}\n  ) AS s ON r.fingerprint = s.fingerprint`,
-    where: conditions.join('\n    AND '),
+    from: `${rows} AS r INNER JOIN (\n    ${filtered}\n  ) AS s ON r.fingerprint = s.fingerprint`,
+    where,
     label: (l) => (PROMOTED.has(l) ? l : `s.${column(l)}`),
+    fingerprint: 'r.fingerprint',
   };
 }
 
@@ -228,7 +232,7 @@ function branch(s: MetricSelector, shape: Shape, index: number): string {
   // Without keys an aggregate returns a row even from no rows: the idle branches must not.
   const groupBy = keys.length > 0 ? `\n  GROUP BY ${keys.join(', ')}` : '\n  HAVING count() > 0';
   const time = shape.bucketed ? [`${bucket(index)} AS time`] : [];
-  const fp = res.raw || !needsLabels(s, shape.by) ? 'fingerprint' : 'r.fingerprint';
+  const fp = src.fingerprint;
   if (oneLevel(shape.over, shape.across)) {
     const cols = [
       ...time,
@@ -298,6 +302,45 @@ export function seriesSql(q: SeriesQuery): string {
   );
 }
 
+/** How many members a per-member panel draws when more are selected (see topSeries). */
+export const TOP = 10;
+/** Said in the description of a panel whose targets go through topSeries. */
+export const TOP_NOTE = ` With more than ${TOP} selected, the ${TOP} with the highest peak in the range.`;
+/** The same, for a panel that shows the lowest (`lowest: true`). */
+export const BOTTOM_NOTE = ` With more than ${TOP} selected, the ${TOP} with the lowest dip in the range.`;
+
+/**
+ * The rows of a time-series query for the `k` members (groups of `by`, e.g. hosts) with the
+ * highest peak of `value` over the range (or the lowest dip, `lowest`); a member keeps all its
+ * series (load1, load5, load15). A fleet of 200 hosts draws as its 10 busiest rather than 200
+ * tangled lines, and sends 20 times fewer rows; a selection of k members or fewer is drawn whole.
+ */
+export function topSeries(
+  sql: string,
+  by: readonly string[],
+  options: { k?: number; value?: string; lowest?: boolean } = {},
+): string {
+  const keys = by.map(checkLabel).join(', ');
+  const value = checkLabel(options.value ?? 'value');
+  const [extreme, order] = options.lowest ? ['min', 'ASC'] : ['max', 'DESC'];
+  return (
+    `SELECT * EXCEPT (peak, rank) FROM (\n` +
+    `  SELECT *, dense_rank() OVER (ORDER BY peak ${order}, ${keys}) AS rank FROM (\n` +
+    `    SELECT *, ${extreme}(${value}) OVER (PARTITION BY ${keys}) AS peak FROM (\n${sql}\n    )\n  )\n)\n` +
+    `WHERE rank <= ${options.k ?? TOP}\nORDER BY time`
+  );
+}
+
+/**
+ * One row per group over the whole range (a table's totals): the rate over it, the increase, or
+ * a gauge's; columns `by` then the value. No time buckets: the range is read in one pass.
+ */
+export function rangeSql(q: SeriesQuery): string {
+  const shape = shapeOf(q, false);
+  const cols = [...shape.by, `${scaled('v', q.scale)} AS ${checkLabel(q.as ?? 'value')}`];
+  return `SELECT ${cols.join(', ')}\nFROM (\n${union(q, shape)}\n)`;
+}
+
 /** One value over the whole range (a stat): the rate over it, the increase, or a gauge's. */
 export function statSql(q: Omit<SeriesQuery, 'by'>): string {
   const shape = shapeOf(q, false);
@@ -351,10 +394,10 @@ export interface QuantileQuery extends MetricSelector {
  * bucket whose cumulative count reaches the rank, linear interpolation inside it, the lower
  * bound of the first bucket 0, and the highest finite bound when the rank falls in +Inf.
  */
-export function quantileSql(q: QuantileQuery): string {
+function quantile(q: QuantileQuery, bucketed: boolean): string {
   const by = q.by ?? [];
-  const shape: Shape = { over: 'increase', across: 'sum', by: [...by, 'le'], bucketed: true };
-  const keys = ['time', ...by];
+  const shape: Shape = { over: 'increase', across: 'sum', by: [...by, 'le'], bucketed };
+  const keys = [...(bucketed ? ['time'] : []), ...by];
   const quantiles = Object.entries(q.quantiles).map(([name, value]) => {
     if (!(value > 0 && value < 1))
       throw new Error(`metric-sql: quantile ${value} is not in (0, 1)`);
@@ -366,10 +409,23 @@ export function quantileSql(q: QuantileQuery): string {
       `${lower} + (bounds[${i}] - ${lower}) * (${value} * total - ${below}) / (counts[${i}] - ${below})))`;
     return `${scaled(expr, q.scale)} AS ${checkLabel(name)}`;
   });
+  const lead = keys.map((k) => `${k}, `).join('');
+  const groupBy = keys.length > 0 ? `GROUP BY ${keys.join(', ')}` : 'HAVING count() > 0';
   return (
     `SELECT ${[...keys, ...quantiles].join(',\n  ')}\nFROM (\n` +
-    `  SELECT ${keys.join(', ')}, arrayMap(x -> x.1, b) AS bounds, arrayMap(x -> x.2, b) AS counts, counts[-1] AS total\n` +
-    `  FROM (\n    SELECT ${keys.join(', ')}, arraySort(x -> x.1, groupArray((if(le = '+Inf', inf, toFloat64OrNull(le)), v))) AS b\n` +
-    `    FROM (\n${union(q, shape)}\n    )\n    WHERE le != ''\n    GROUP BY ${keys.join(', ')}\n  )\n)\nORDER BY time`
+    `  SELECT ${lead}arrayMap(x -> x.1, b) AS bounds, arrayMap(x -> x.2, b) AS counts, counts[-1] AS total\n` +
+    `  FROM (\n    SELECT ${lead}arraySort(x -> x.1, groupArray((if(le = '+Inf', inf, toFloat64OrNull(le)), v))) AS b\n` +
+    `    FROM (\n${union(q, shape)}\n    )\n    WHERE le != ''\n    ${groupBy}\n  )\n)` +
+    (bucketed ? '\nORDER BY time' : '')
   );
+}
+
+/** Quantiles per interval and group, a time series (see `quantile`). */
+export function quantileSql(q: QuantileQuery): string {
+  return quantile(q, true);
+}
+
+/** Quantiles over the whole range, one row per group (a table's or a stat's). */
+export function rangeQuantileSql(q: QuantileQuery): string {
+  return quantile(q, false);
 }

@@ -5,10 +5,12 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
 import { SEEN_IN_RANGE, SIZE, hostVariable, table as tableName, tierVariable } from './common.ts';
 import {
+  BOTTOM_NOTE,
   quantileSql,
   ratioSql,
   seriesSql,
   statSql,
+  topSeries,
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
@@ -217,19 +219,19 @@ function agentPanels(): Array<cog.Builder<dashboard.Panel>> {
       id: 12,
       title: 'Sources up by host',
       description:
-        'Share of a host’s sources whose collection succeeded (1 = all). A dip is a source failing; a gap is an agent not reporting.',
+        'Share of a host’s sources whose collection succeeded (1 = all). A dip is a source failing; a gap is an agent not reporting.' +
+        BOTTOM_NOTE,
       unit: 'percentunit',
       min: 0,
       max: 1,
       base: 'red',
       steps: [[0.999, 'green']],
       links: [HOST_LINK],
-      targets: seriesSql({
-        ...sel('halo_source_up'),
-        over: 'avg',
-        across: 'avg',
-        by: ['tier', 'host'],
-      }),
+      targets: topSeries(
+        seriesSql({ ...sel('halo_source_up'), over: 'avg', across: 'avg', by: ['tier', 'host'] }),
+        ['tier', 'host'],
+        { lowest: true },
+      ),
     }),
     timeseries({
       id: 13,

@@ -6,7 +6,7 @@ import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { TABLES } from '../core/conventions.ts';
 import { table } from './common.ts';
-import { seriesSql, type MetricSelector } from './metric-sql.ts';
+import { rangeSql, type MetricSelector } from './metric-sql.ts';
 import { quoteLiteral } from './macros.ts';
 
 /** Seconds of the panel's range, never 0: a rate over the range is a total over this. */
@@ -25,48 +25,9 @@ export function recentSamples(names: readonly string[]): string {
   );
 }
 
-/**
- * Per group, the sum over the range of the buckets of `seriesSql` increases, one row a group:
- * the columns of `by` and `v`. Reads raw samples or a rollup as `seriesSql` does.
- */
+/** Per group, the increase of counters over the range, one row a group: `by` and `v`. */
 export function rangeIncrease(selector: MetricSelector, by: readonly string[]): string {
-  const keys = by.join(', ');
-  return (
-    `SELECT ${keys}, sum(value) AS v FROM (\n` +
-    `${seriesSql({ ...selector, over: 'increase', by })}\n) GROUP BY ${keys}`
-  );
-}
-
-/**
- * Histogram quantiles over the whole range, as Prometheus's histogram_quantile (see quantileSql
- * in metric-sql.ts): the `_bucket` increases of the range added per `le`, then the first bucket
- * whose cumulative count reaches the rank, linear interpolation inside it.
- */
-export function rangeQuantileSql(
-  selector: MetricSelector,
-  by: readonly string[],
-  quantiles: Readonly<Record<string, number>>,
-): string {
-  const lead = by.map((k) => `${k}, `).join('');
-  const groupBy = by.length > 0 ? `\n    GROUP BY ${by.join(', ')}` : '';
-  const columns = Object.entries(quantiles).map(([name, q]) => `${quantileExpr(q)} AS ${name}`);
-  return (
-    `SELECT ${[...by, ...columns].join(',\n  ')}\nFROM (\n` +
-    `  SELECT ${lead}arrayMap(x -> x.1, b) AS bounds, arrayMap(x -> x.2, b) AS counts, counts[-1] AS total\n` +
-    `  FROM (\n    SELECT ${lead}arraySort(x -> x.1, groupArray((if(le = '+Inf', inf, toFloat64OrNull(le)), v))) AS b\n` +
-    `    FROM (\n${rangeIncrease(selector, [...by, 'le'])}\n    )\n    WHERE le != ''${groupBy}\n  )\n)`
-  );
-}
-
-function quantileExpr(q: number): string {
-  if (!(q > 0 && q < 1)) throw new Error(`tier-tables: quantile ${q} is not in (0, 1)`);
-  const i = `arrayFirstIndex(c -> c >= ${q} * total, counts)`;
-  const lower = `if(${i} = 1, 0, bounds[${i} - 1])`;
-  const below = `if(${i} = 1, 0, counts[${i} - 1])`;
-  return (
-    `if(total <= 0, NULL, if(isInfinite(bounds[${i}]), if(${i} = 1, NULL, bounds[${i} - 1]), ` +
-    `${lower} + (bounds[${i}] - ${lower}) * (${q} * total - ${below}) / (counts[${i}] - ${below})))`
-  );
+  return rangeSql({ ...selector, over: 'increase', by, as: 'v' });
 }
 
 /** A host's dashboard, from a table row with `tier` and `host` columns. */

@@ -6,10 +6,13 @@ import { TABLES } from '../core/conventions.ts';
 import { SEEN_IN_RANGE, SIZE, hostVariable, table as qualified, tierVariable } from './common.ts';
 import {
   quantileSql,
+  rangeQuantileSql,
   ratioSql,
   ratioStatSql,
   seriesSql,
   statSql,
+  TOP_NOTE,
+  topSeries,
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
@@ -22,7 +25,6 @@ import {
   columnLinks,
   columnThresholds,
   rangeIncrease,
-  rangeQuantileSql,
   recentSamples,
 } from './tier-tables.ts';
 
@@ -89,7 +91,7 @@ function overviewPanels() {
       description:
         '99th percentile of request duration over the range, from the access-log histogram ' +
         '(interpolated inside its buckets, as Prometheus does).',
-      targets: rangeQuantileSql(durations, [], { p99: 0.99 }),
+      targets: rangeQuantileSql({ ...durations, quantiles: { p99: 0.99 } }),
       unit: 's',
       steps: LATENCY_STEPS,
     }),
@@ -127,13 +129,16 @@ function connectionPanels() {
     timeseries({
       id: 6,
       title: 'Active connections per host',
-      description: 'Open client connections per host, averaged over each interval.',
-      targets: seriesSql({
-        ...nginx('nginx_connections_active'),
-        over: 'avg',
-        across: 'sum',
-        by: BY_HOST,
-      }),
+      description: 'Open client connections per host, averaged over each interval.' + TOP_NOTE,
+      targets: topSeries(
+        seriesSql({
+          ...nginx('nginx_connections_active'),
+          over: 'avg',
+          across: 'sum',
+          by: BY_HOST,
+        }),
+        BY_HOST,
+      ),
       unit: 'short',
       links: hostLinks,
     }),
@@ -156,8 +161,9 @@ function connectionPanels() {
       title: 'Dropped connections',
       description:
         'Accepted minus handled connections per second, per host: anything above 0 is clients ' +
-        'turned away, usually for lack of worker_connections.',
-      targets: droppedSql(),
+        'turned away, usually for lack of worker_connections.' +
+        TOP_NOTE,
+      targets: topSeries(droppedSql(), BY_HOST, { value: 'dropped' }),
       unit: 'cps',
       min: 0,
       steps: [[0.001, 'red']],
@@ -167,8 +173,12 @@ function connectionPanels() {
     timeseries({
       id: 9,
       title: 'Requests per host',
-      description: 'Requests per second each host served (stub_status, every virtual host).',
-      targets: seriesSql({ ...nginx('nginx_http_requests_total'), over: 'rate', by: BY_HOST }),
+      description:
+        'Requests per second each host served (stub_status, every virtual host).' + TOP_NOTE,
+      targets: topSeries(
+        seriesSql({ ...nginx('nginx_http_requests_total'), over: 'rate', by: BY_HOST }),
+        BY_HOST,
+      ),
       unit: 'reqps',
       width: SIZE.third,
       links: hostLinks,
@@ -208,8 +218,9 @@ function accessLogPanels() {
       id: 11,
       title: '5xx ratio per host',
       description:
-        '5xx responses over all requests in each host’s access log. Orange from 1 %, red from 5 %.',
-      targets: ratioSql(fiveXxRatio(BY_HOST)),
+        '5xx responses over all requests in each host’s access log. Orange from 1 %, red from 5 %.' +
+        TOP_NOTE,
+      targets: topSeries(ratioSql(fiveXxRatio(BY_HOST)), BY_HOST),
       unit: 'percentunit',
       min: 0,
       steps: ERROR_STEPS,
@@ -231,8 +242,13 @@ function accessLogPanels() {
     timeseries({
       id: 13,
       title: 'Latency p99 per host',
-      description: '99th percentile of request duration per host: one slow host stands out here.',
-      targets: quantileSql({ ...durations, quantiles: { p99: 0.99 }, by: BY_HOST }),
+      description:
+        '99th percentile of request duration per host: one slow host stands out here.' + TOP_NOTE,
+      targets: topSeries(
+        quantileSql({ ...durations, quantiles: { p99: 0.99 }, by: BY_HOST }),
+        BY_HOST,
+        { value: 'p99' },
+      ),
       unit: 's',
       min: 0,
       steps: LATENCY_STEPS,
@@ -275,7 +291,7 @@ FROM (
 GROUP BY tier, host`;
   const requests = rangeIncrease(access(), [...BY_HOST, 'status_class']);
   const stub = rangeIncrease(nginx('nginx_http_requests_total'), BY_HOST);
-  const p99 = rangeQuantileSql(durations, BY_HOST, { p99: 0.99 });
+  const p99 = rangeQuantileSql({ ...durations, by: BY_HOST, quantiles: { p99: 0.99 } });
   const hosts = `SELECT DISTINCT tier, host FROM ${qualified(TABLES.series)}
 WHERE name IN ('nginx_http_requests_total', '${DURATION}')
   AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote}) AND ${SEEN_IN_RANGE}`;

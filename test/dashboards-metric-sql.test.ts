@@ -7,10 +7,13 @@ import { sqlInDatabase } from '../dashboards/build.ts';
 import { expandMacros } from '../dashboards/macros.ts';
 import {
   quantileSql,
+  rangeQuantileSql,
+  rangeSql,
   ratioSql,
   ratioStatSql,
   seriesSql,
   statSql,
+  topSeries,
 } from '../dashboards/metric-sql.ts';
 import { openTestStore } from './helpers/store.ts';
 
@@ -197,6 +200,46 @@ describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {
     // The range ends a second before the data does; its first minute or hour may be cut.
     expect(Number(rate[0]?.['value'])).toBeGreaterThan(3.3 * 0.95);
     expect(Number(rate[0]?.['value'])).toBeLessThan(3.3 * 1.05);
+  });
+
+  it('totals and quantiles over the whole range, one row per group', async () => {
+    const totals = await run(
+      rangeSql({ metric: 'req_total', match: { code: '500' }, over: 'rate', by: ['host'] }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(totals.map((r) => r['host']).sort()).toEqual(['h1', 'h2']);
+    for (const r of totals) {
+      const k = r['host'] === 'h1' ? 1 : 2;
+      expect(Number(r['value'])).toBeGreaterThan(0.1 * k * 0.95);
+      expect(Number(r['value'])).toBeLessThan(0.1 * k * 1.05);
+    }
+    const p50 = await run(
+      rangeQuantileSql({ metric: 'lat_seconds_bucket', quantiles: { p50: 0.5 }, by: ['host'] }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(p50).toHaveLength(2);
+    for (const r of p50) expect(Number(r['p50'])).toBeCloseTo(0.1, 9);
+  });
+
+  it('the top members by their peak, or by their dip, keep all their rows', async () => {
+    const perKind = seriesSql({ metric: 'mem_bytes', over: 'avg', by: ['host', 'kind'] });
+    const hostsOf = (data: Array<Record<string, number | string>>) =>
+      [...new Set(data.map((r) => `${r['host']}/${r['kind']}`))].sort();
+    const all = hostsOf(await run(perKind, rangeMs, intervalMs));
+    expect(all).toEqual(['h1/a', 'h1/b', 'h2/a', 'h2/b']);
+    const top = await run(topSeries(perKind, ['host'], { k: 1 }), rangeMs, intervalMs);
+    expect(hostsOf(top)).toEqual(['h2/a', 'h2/b']);
+    const bottom = await run(
+      topSeries(perKind, ['host'], { k: 1, lowest: true }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(hostsOf(bottom)).toEqual(['h1/a', 'h1/b']);
+    const enough = await run(topSeries(perKind, ['host']), rangeMs, intervalMs);
+    expect(hostsOf(enough)).toEqual(all);
+    expect(enough.map((r) => r['time'])).toEqual(enough.map((r) => r['time']).sort());
   });
 
   it('a stat of no data is no row, not a zero', async () => {
