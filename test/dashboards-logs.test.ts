@@ -155,6 +155,25 @@ describe('every logs panel on chDB', () => {
     );
   });
 
+  it.each([
+    ['30 minutes (lines)', 30 * 60_000, 60_000, {}],
+    ['24 hours (volume projection)', 24 * HOUR, 300_000, {}],
+    ['24 hours with a search (lines)', 24 * HOUR, 300_000, { search: 'PAYMENT' }],
+  ] as const)('the volume over %s counts every line once', async (_, rangeMs, intervalMs, text) => {
+    const c = ctx(rangeMs, intervalMs);
+    const { data } = await runSql(store, database, sqlOf(1), c, { ...noText, ...text });
+    const counted = data.reduce((n, r) => n + Number(r['lines']), 0);
+    const search = 'search' in text ? text.search.toLowerCase() : '';
+    const lines = rows().filter(
+      (r) => r.ts >= c.from && r.ts <= c.to && r.body.toLowerCase().includes(search),
+    );
+    expect(counted).toBe(lines.length);
+    const errors = await runSql(store, database, sqlOf(3), c, { ...noText, ...text });
+    expect(errors.data.reduce((n, r) => n + Number(r['lines']), 0)).toBe(
+      lines.filter((r) => r.severity === 'error' || r.severity === 'fatal').length,
+    );
+  });
+
   const matching = async (text: Partial<typeof noText>, severity = [...SEVERITIES]) => {
     const c = ctx(HOUR, 60_000);
     c.variables = { ...c.variables, severity };

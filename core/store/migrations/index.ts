@@ -7,6 +7,7 @@ import { migration as sloEvaluations } from './004-slo-evaluations.ts';
 import { migration as series } from './005-series.ts';
 import { migration as ingestJournal } from './006-ingest-journal.ts';
 import { migration as sloBudget } from './007-slo-budget.ts';
+import { migration as logsVolume } from './008-logs-volume.ts';
 import type { Migration } from './types.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -17,5 +18,6 @@ export const MIGRATIONS: readonly Migration[] = [
   series,
   ingestJournal,
   sloBudget,
+  logsVolume,
 ];
 export type { Migration } from './types.ts';
