@@ -133,7 +133,8 @@ const needsLabels = (s: MetricSelector, extra: readonly string[]): boolean =>
 /**
  * The FROM and WHERE of one resolution. Raw samples carry their labels. Rollups hold none: a
  * rollup branch that only filters on labels keeps the fingerprints of the matching series (a
- * semi-join, no label carried); one that groups by a label joins the series table for it.
+ * semi-join, no label carried); one that groups by a label is `joined`, and its `series` query
+ * gives each matching fingerprint the labels used as columns (see joinedBranch).
  * `grouped` lists the labels the query groups by.
  */
 function source(
@@ -141,7 +142,7 @@ function source(
   index: number,
   time: string,
   grouped: readonly string[],
-): { from: string; where: string; label: (l: string) => string; fingerprint: string } {
+): { from: string; where: string; label: (l: string) => string; series?: string } {
   const res = RESOLUTIONS[index]!;
   const conditions = [nameCondition(s), `$__timeFilter(${time})`, ...columnConditions(s)];
   const joined = !res.raw && !grouped.every((l) => PROMOTED.has(l));
@@ -153,35 +154,39 @@ function source(
       `fingerprint IN (\n      SELECT fingerprint FROM ${table(TABLES.series)}\n      WHERE ${matching.join(' AND ')}\n    )`,
     );
   }
-  const rows = res.table;
   const where = [rangeGuard(index), ...conditions].join('\n    AND ');
-  if (!joined) {
-    return { from: rows, where, label: (l) => labelOf(l, 'labels'), fingerprint: 'fingerprint' };
-  }
+  if (!joined) return { from: res.table, where, label: (l) => labelOf(l, 'labels') };
   // Only the labels used, as columns: carrying the whole map through the join costs 2-3x.
   const used = [...new Set([...Object.keys(s.match ?? {}), ...grouped])].filter(
     (l) => !PROMOTED.has(l),
   );
-  const column = (l: string) => `label_${checkLabel(l)}`;
+  // The group's promoted columns come with the labels: the rollup side then groups by bucket and
+  // fingerprint alone (a LowCardinality key there doubles its cost).
+  const columns = [
+    ...grouped.filter((l) => PROMOTED.has(l)).map((l) => `any(${l}) AS ${labelColumn(l)}`),
+    ...used.map((l) => `any(labels)[${quoteLiteral(l)}] AS ${labelColumn(l)}`),
+  ];
   const series =
-    `SELECT fingerprint, ${used.map((l) => `any(labels)[${quoteLiteral(l)}] AS ${column(l)}`).join(', ')}\n` +
+    `SELECT fingerprint, ${columns.join(', ')}\n` +
     `    FROM ${table(TABLES.series)}\n` +
     `    WHERE ${[nameCondition(s), ...columnConditions(s)].join(' AND ')}\n` +
     `    GROUP BY fingerprint`;
   const labelFilter = Object.entries(s.match ?? {})
     .filter(([l]) => !PROMOTED.has(l))
-    .map(([l, m]) => matchCondition(column(l), m));
-  const filtered =
-    labelFilter.length > 0
-      ? `SELECT * FROM (${series}) WHERE ${labelFilter.join(' AND ')}`
-      : series;
+    .map(([l, m]) => matchCondition(labelColumn(l), m));
   return {
-    from: `${rows} AS r INNER JOIN (\n    ${filtered}\n  ) AS s ON r.fingerprint = s.fingerprint`,
+    from: res.table,
     where,
-    label: (l) => (PROMOTED.has(l) ? l : `s.${column(l)}`),
-    fingerprint: 'r.fingerprint',
+    label: (l) => `s.${labelColumn(l)}`,
+    series:
+      labelFilter.length > 0
+        ? `SELECT * FROM (${series}) WHERE ${labelFilter.join(' AND ')}`
+        : series,
   };
 }
+
+/** A label (or promoted column) as the series subquery of a joined branch names it. */
+const labelColumn = (l: string): string => `label_${checkLabel(l)}`;
 
 /** The bucket of a resolution: Grafana's interval, never finer than what the table stores. */
 const step = (index: number): string => `greatest($__interval_s, ${RESOLUTIONS[index]!.seconds})`;
@@ -225,14 +230,32 @@ interface Shape {
 
 /** One resolution's rows: `time` (when bucketed), the group columns and `v`. */
 function branch(s: MetricSelector, shape: Shape, index: number): string {
-  const res = RESOLUTIONS[index]!;
   const src = source(s, index, 'ts', shape.by);
+  if (src.series === undefined)
+    return plainBranch(shape, index, { ...src, fingerprint: 'fingerprint' });
+  // Over the whole range a series' rows fold into one before its labels join (a day of minutes:
+  // 1440 to 1); in buckets the join goes row by row, which measured as fast or faster.
+  if (!shape.bucketed) return joinedBranch(shape, index, { ...src, series: src.series });
+  return plainBranch(shape, index, {
+    from: `${src.from} AS r INNER JOIN (\n    ${src.series}\n  ) AS s ON r.fingerprint = s.fingerprint`,
+    where: src.where,
+    label: (l) => (PROMOTED.has(l) ? l : src.label(l)),
+    fingerprint: 'r.fingerprint',
+  });
+}
+
+/** A branch whose rows carry what it groups by: raw samples, or a rollup joined row by row. */
+function plainBranch(
+  shape: Shape,
+  index: number,
+  src: { from: string; where: string; label: (l: string) => string; fingerprint: string },
+): string {
+  const res = RESOLUTIONS[index]!;
   const seconds = shape.bucketed ? step(index) : RANGE_SECONDS;
   const keys = [...(shape.bucketed ? ['time'] : []), ...shape.by];
   // Without keys an aggregate returns a row even from no rows: the idle branches must not.
   const groupBy = keys.length > 0 ? `\n  GROUP BY ${keys.join(', ')}` : '\n  HAVING count() > 0';
   const time = shape.bucketed ? [`${bucket(index)} AS time`] : [];
-  const fp = src.fingerprint;
   if (oneLevel(shape.over, shape.across)) {
     const cols = [
       ...time,
@@ -250,13 +273,57 @@ function branch(s: MetricSelector, shape: Shape, index: number): string {
   ];
   const innerKeys = [
     ...(shape.bucketed ? ['time'] : []),
-    fp,
+    src.fingerprint,
     ...shape.by.filter((l) => PROMOTED.has(l)),
   ];
   return (
     `  SELECT ${[...keys, `${shape.across}(v1) AS v`].join(', ')} FROM (\n` +
     `    SELECT ${inner.join(', ')}\n    FROM ${src.from}\n    WHERE ${src.where}\n` +
     `    GROUP BY ${innerKeys.join(', ')}\n  )${groupBy}`
+  );
+}
+
+/**
+ * A rollup branch grouped by labels over the whole range: each series' rows are aggregated first
+ * (per fingerprint, in partial form), then joined with the series' labels and combined per
+ * group, so the join probes one row per series instead of one per stored minute.
+ */
+function joinedBranch(
+  shape: Shape,
+  index: number,
+  src: { from: string; where: string; label: (l: string) => string; series: string },
+): string {
+  const seconds = shape.bucketed ? step(index) : RANGE_SECONDS;
+  const perSeries = [...(shape.bucketed ? ['time'] : []), 'fingerprint'];
+  // Partial aggregates per series and how the groups combine them: exact for every shape.
+  let partial: string;
+  let combined: string;
+  if (!oneLevel(shape.over, shape.across)) {
+    partial = `${overExpr(shape.over, false, seconds)} AS p`;
+    combined = `${shape.across}(p)`;
+  } else if (shape.over === 'avg') {
+    partial = 'sum(value_sum) AS p, sum(value_count) AS c';
+    combined = 'sum(p) / nullIf(sum(c), 0)';
+  } else if (shape.over === 'max' || shape.over === 'min') {
+    partial = `${overExpr(shape.over, false, seconds)} AS p`;
+    combined = `${shape.over}(p)`;
+  } else {
+    partial = 'sum(value_sum) AS p';
+    combined = shape.over === 'rate' ? `sum(p) / ${seconds}` : 'sum(p)';
+  }
+  const time = shape.bucketed ? [`${bucket(index)} AS time`] : [];
+  const keys = [...(shape.bucketed ? ['time'] : []), ...shape.by];
+  const groupBy = keys.length > 0 ? `GROUP BY ${keys.join(', ')}` : 'HAVING count() > 0';
+  const cols = [
+    ...(shape.bucketed ? ['time'] : []),
+    ...shape.by.map((l) => `${src.label(l)} AS ${checkLabel(l)}`),
+    `${combined} AS v`,
+  ];
+  return (
+    `  SELECT ${cols.join(', ')}\n  FROM (\n` +
+    `    SELECT ${[...time, 'fingerprint', partial].join(', ')}\n` +
+    `    FROM ${src.from}\n    WHERE ${src.where}\n    GROUP BY ${perSeries.join(', ')}\n` +
+    `  ) AS r INNER JOIN (\n    ${src.series}\n  ) AS s ON r.fingerprint = s.fingerprint\n  ${groupBy}`
   );
 }
 

@@ -74,6 +74,7 @@ afterAll(async () => {
 const RANGES = [
   ['30 minutes (raw samples)', 30 * 60_000, 20_000],
   ['1 day (minute rollup)', 24 * HOUR, 20_000],
+  ['1 day in 10-minute buckets (minute rollup)', 24 * HOUR, 600_000],
   ['4 days (hourly rollup)', 4 * 24 * HOUR, 600_000],
 ] as const;
 
