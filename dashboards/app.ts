@@ -10,7 +10,9 @@ import {
   seriesSql,
   statSql,
   TOP_NOTE,
-  topSeries,
+  memberOf,
+  withTopMembers,
+  type SeriesQuery,
   type LabelMatch,
   type MetricSelector,
   type Scope,
@@ -31,6 +33,9 @@ const SCOPE: readonly Scope[] = ['tier', 'service', 'host'];
 const RANGE_SECONDS = 'greatest(toUInt32($__toTime - $__fromTime), 1)';
 
 const all: MetricSelector = { metric: REQUESTS, scope: SCOPE };
+/** Request rate per host: its top hosts drawn, ranked over the range (withTopMembers). */
+const HOST = ['tier', 'host'];
+const perHost: SeriesQuery = { ...all, over: 'rate', by: HOST };
 
 /**
  * Requests of a status class under either convention: Prometheus clients label the status
@@ -270,10 +275,11 @@ function breakdownPanels(): Array<cog.Builder<dashboard.Panel>> {
         TOP_NOTE,
       unit: 'reqps',
       links: [HOST_LINK],
-      targets: topSeries(seriesSql({ ...all, over: 'rate', by: ['tier', 'host'] }), [
-        'tier',
-        'host',
-      ]),
+      targets: withTopMembers(
+        seriesSql({ ...perHost, only: memberOf(HOST) }),
+        rangeSql(perHost),
+        HOST,
+      ),
     }),
   ];
 }

@@ -11,12 +11,14 @@ import {
   tierVariable,
 } from './common.ts';
 import { recentWhere } from './hosts-tables.ts';
-import { joinSql } from './joined-sql.ts';
+import { joinRangeSql, joinSql, type JoinQuery } from './joined-sql.ts';
 import {
-  TOP_NOTE,
+  TOP,
   ratioSql,
   seriesSql,
-  topSeries,
+  memberOf,
+  rangeSql,
+  withTopMembers,
   type MetricSelector,
   type SeriesQuery,
 } from './metric-sql.ts';
@@ -50,22 +52,33 @@ const HOST_LINKS: readonly DataLink[] = [
   },
 ];
 
-/** Series of the selected tiers, hosts and cgroups. */
-const sel = (metric: string): MetricSelector => ({
+/**
+ * Series of the selected tiers, hosts and cgroups. Per-cgroup panels draw the cgroups of the top
+ * hosts (withTopMembers): their reads carry `only`, a ranking per host over the range picks them.
+ */
+const sel = (metric: string, top = false): MetricSelector => ({
   metric,
   scope: ['tier', 'host'],
   match: { cgroup: { variable: 'cgroup' } },
+  ...(top ? { only: memberOf(HOST) } : {}),
 });
+const HOST = ['host'];
+const TOP_HOSTS = ` With more than ${TOP} hosts selected, the cgroups of the ${TOP} highest over the range.`;
+const top = (sql: string, rank: string, value?: string): string =>
+  withTopMembers(sql, rank, HOST, value ? { value } : {});
 
-const rate = (metric: string, as: string): string =>
-  seriesSql({ ...sel(metric), over: 'rate', by: BY, as });
-const gauge = (metric: string, as: string): SeriesQuery => ({
-  ...sel(metric),
+const rate = (metric: string, as: string, topHosts = false): string =>
+  seriesSql({ ...sel(metric, topHosts), over: 'rate', by: BY, as });
+const gauge = (metric: string, as: string, topHosts: boolean): SeriesQuery => ({
+  ...sel(metric, topHosts),
   over: 'avg',
   across: 'max',
   by: BY,
   as,
 });
+/** A gauge's highest cgroup per host over the range: a ranking. */
+const gaugeRank = (metric: string): string =>
+  rangeSql({ ...sel(metric), over: 'avg', across: 'max', by: HOST });
 
 /** `$cgroup`: cgroups with container_* series on the selected hosts in the range. */
 export function cgroupVariable(): dashboard.QueryVariableBuilder {
@@ -82,13 +95,14 @@ function cpuPanels() {
       id: 11,
       title: 'CPU usage per cgroup',
       description:
-        'CPU cores used by each cgroup (rate of container_cpu_usage_seconds_total).' + TOP_NOTE,
+        'CPU cores used by each cgroup (rate of container_cpu_usage_seconds_total).' + TOP_HOSTS,
       unit: 'short',
       min: 0,
       links: HOST_LINKS,
-      targets: topSeries(rate('container_cpu_usage_seconds_total', 'cores'), BY, {
-        value: 'cores',
-      }),
+      targets: top(
+        rate('container_cpu_usage_seconds_total', 'cores', true),
+        rangeSql({ ...sel('container_cpu_usage_seconds_total'), over: 'rate', by: HOST }),
+      ),
     }),
     perMember({
       id: 12,
@@ -114,45 +128,50 @@ function cpuPanels() {
   ];
 }
 
+/** Working set over the limit per cgroup (of the top hosts, or of all for the ranking). */
+const limitShare = (topHosts: boolean): JoinQuery => ({
+  a: gauge('container_memory_working_set_bytes', 'a', topHosts),
+  b: gauge('container_memory_limit_bytes', 'b', topHosts),
+  on: BY,
+  expr: 'a / b',
+  where: 'b > 0',
+  across: 'max',
+  as: 'used',
+});
+
 function memoryPanels() {
   return [
     perMember({
       id: 21,
       title: 'Memory usage and limit',
       description:
-        'Per cgroup: working set (usage − inactive file cache, what the OOM killer weighs), rss (anonymous memory), cache (file pages) and the limit (memory.max; absent when it is "max", no limit).',
+        'Per cgroup: working set (usage − inactive file cache, what the OOM killer weighs), rss (anonymous memory), cache (file pages) and the limit (memory.max; absent when it is "max", no limit).' +
+        TOP_HOSTS,
       unit: 'bytes',
       links: HOST_LINKS,
       targets: [
-        seriesSql(gauge('container_memory_working_set_bytes', 'working_set')),
-        seriesSql(gauge('container_memory_rss', 'rss')),
-        seriesSql(gauge('container_memory_cache', 'cache')),
-        seriesSql(gauge('container_memory_limit_bytes', 'mem_limit')),
-      ],
+        seriesSql(gauge('container_memory_working_set_bytes', 'working_set', true)),
+        seriesSql(gauge('container_memory_rss', 'rss', true)),
+        seriesSql(gauge('container_memory_cache', 'cache', true)),
+        seriesSql(gauge('container_memory_limit_bytes', 'mem_limit', true)),
+      ].map((sql) => top(sql, gaugeRank('container_memory_working_set_bytes'))),
     }),
     perMember({
       id: 22,
       title: 'Memory working set of limit',
       description:
         'Working set over memory.max per cgroup, for cgroups with a limit. Near 1 the kernel reclaims hard and then kills.' +
-        TOP_NOTE,
+        TOP_HOSTS,
       unit: 'percentunit',
       min: 0,
       max: 1,
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: topSeries(
-        joinSql({
-          a: gauge('container_memory_working_set_bytes', 'a'),
-          b: gauge('container_memory_limit_bytes', 'b'),
-          on: BY,
-          expr: 'a / b',
-          where: 'b > 0',
-          as: 'used',
-        }),
-        BY,
-        { value: 'used' },
+      targets: top(
+        joinSql(limitShare(true)),
+        joinRangeSql({ ...limitShare(false), group: HOST }),
+        'used',
       ),
     }),
   ];

@@ -5,8 +5,16 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { hostVariable, tierVariable } from './common.ts';
 import { filesystemTableSql, hostTableSql } from './hosts-tables.ts';
-import { joinSql, shareSql, splitSql } from './joined-sql.ts';
-import { TOP_NOTE, seriesSql, topSeries, type Scope, type SeriesQuery } from './metric-sql.ts';
+import { joinRangeSql, joinSql, shareRangeSql, shareSql, splitSql } from './joined-sql.ts';
+import {
+  TOP_NOTE,
+  memberOf,
+  rangeSql,
+  seriesSql,
+  withTopMembers,
+  type Scope,
+  type SeriesQuery,
+} from './metric-sql.ts';
 import {
   dashboardLink,
   haloDashboard,
@@ -42,9 +50,19 @@ const HOST_LINKS: readonly DataLink[] = [
   },
 ];
 
+/**
+ * Per-member panels draw the top hosts (withTopMembers): their reads carry `only: ONLY`, and the
+ * panel's ranking, one value per host over the range, picks the hosts.
+ */
+const HOST = ['host'];
+const ONLY = memberOf(HOST);
+const top = (sql: string, rank: string, value?: string): string =>
+  withTopMembers(sql, rank, HOST, value ? { value } : {});
+
 const gauge = (metric: string | readonly string[], by: string[], as: string): SeriesQuery => ({
   metric,
   scope: SCOPE,
+  only: ONLY,
   over: 'avg',
   // A host may report the same figure twice (host source and node_exporter): never add them.
   across: 'max',
@@ -53,11 +71,26 @@ const gauge = (metric: string | readonly string[], by: string[], as: string): Se
 });
 
 const rate = (metric: string | readonly string[], by: string[], as: string): string =>
-  seriesSql({ metric, scope: SCOPE, over: 'rate', by, as });
+  seriesSql({ metric, scope: SCOPE, only: ONLY, over: 'rate', by, as });
+
+/** A counter's rate over the range per host: a ranking. */
+const rateRank = (metric: string | readonly string[]): string =>
+  rangeSql({ metric, scope: SCOPE, over: 'rate', by: HOST });
 
 /** Per host, gauge a combined with gauge b (`expr` over a and b). */
-const perHost = (a: string, b: string, expr: string, as: string, by = ['host']): string =>
+const perHost = (a: string, b: string, expr: string, as: string, by = HOST): string =>
   joinSql({ a: gauge(a, by, 'a'), b: gauge(b, by, 'b'), on: by, expr, across: 'max', as });
+
+/** The same over the range, the highest per host: a ranking. */
+const perHostRank = (a: string, b: string, expr: string, by = HOST): string =>
+  joinRangeSql({
+    a: { ...gauge(a, by, 'a'), only: undefined },
+    b: { ...gauge(b, by, 'b'), only: undefined },
+    on: by,
+    expr,
+    group: HOST,
+    across: 'max',
+  });
 
 /** Colours a ratio column of a table by the panel's thresholds. */
 function colourColumns(panel: TablePanelBuilder, columns: readonly string[]): TablePanelBuilder {
@@ -94,6 +127,13 @@ function hostTable(): TablePanelBuilder {
 
 function cpuPanels() {
   const cpu = { metric: 'node_cpu_seconds_total', scope: SCOPE };
+  const busy = {
+    series: cpu,
+    group: HOST,
+    label: 'mode',
+    part: "mode NOT IN ('idle', 'iowait')",
+    as: 'busy',
+  };
   return [
     timeseries({
       id: 11,
@@ -117,16 +157,10 @@ function cpuPanels() {
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: topSeries(
-        shareSql({
-          series: cpu,
-          group: ['host'],
-          label: 'mode',
-          part: "mode NOT IN ('idle', 'iowait')",
-          as: 'busy',
-        }),
-        ['host'],
-        { value: 'busy' },
+      targets: top(
+        shareSql({ ...busy, series: { ...cpu, only: ONLY } }),
+        shareRangeSql(busy),
+        'busy',
       ),
     }),
   ];
@@ -143,10 +177,10 @@ function memoryPanels() {
         TOP_NOTE,
       unit: 'short',
       links: HOST_LINKS,
-      targets: topSeries(
+      targets: top(
         seriesSql(gauge(['node_load1', 'node_load5', 'node_load15'], ['host', 'name'], 'load')),
-        ['host'],
-        { value: 'load' },
+        rangeSql({ ...gauge('node_load1', HOST, 'load'), only: undefined }),
+        'load',
       ),
     }),
     perMember({
@@ -161,36 +195,37 @@ function memoryPanels() {
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: topSeries(
-        perHost(mem('MemAvailable'), mem('MemTotal'), '1 - a / b', 'used', ['host']),
-        ['host'],
-        { value: 'used' },
+      targets: top(
+        perHost(mem('MemAvailable'), mem('MemTotal'), '1 - a / b', 'used'),
+        perHostRank(mem('MemAvailable'), mem('MemTotal'), '1 - a / b'),
       ),
     }),
     perMember({
       id: 23,
       title: 'Memory used, available, cached',
       description:
-        'Per host: used (MemTotal − MemAvailable), available (MemAvailable) and page cache (Cached).',
+        'Per host: used (MemTotal − MemAvailable), available (MemAvailable) and page cache (Cached).' +
+        TOP_NOTE.replace('highest', 'highest used'),
       unit: 'bytes',
       links: HOST_LINKS,
       targets: [
         perHost(mem('MemTotal'), mem('MemAvailable'), 'a - b', 'used'),
-        seriesSql(gauge(mem('MemAvailable'), ['host'], 'available')),
-        seriesSql(gauge(mem('Cached'), ['host'], 'cached')),
-      ],
+        seriesSql(gauge(mem('MemAvailable'), HOST, 'available')),
+        seriesSql(gauge(mem('Cached'), HOST, 'cached')),
+      ].map((sql) => top(sql, perHostRank(mem('MemTotal'), mem('MemAvailable'), 'a - b'))),
     }),
     perMember({
       id: 24,
       title: 'Swap used',
       description:
-        'Per host: swap in use (SwapTotal − SwapFree) and its size. Swap that keeps growing means memory pressure.',
+        'Per host: swap in use (SwapTotal − SwapFree) and its size. Swap that keeps growing means memory pressure.' +
+        TOP_NOTE.replace('highest', 'highest swap used'),
       unit: 'bytes',
       links: HOST_LINKS,
       targets: [
         perHost(mem('SwapTotal'), mem('SwapFree'), 'a - b', 'swap_used'),
-        seriesSql(gauge(mem('SwapTotal'), ['host'], 'swap_size')),
-      ],
+        seriesSql(gauge(mem('SwapTotal'), HOST, 'swap_size')),
+      ].map((sql) => top(sql, perHostRank(mem('SwapTotal'), mem('SwapFree'), 'a - b'))),
     }),
   ];
 }
@@ -200,13 +235,17 @@ function diskPanels() {
     perMember({
       id: 31,
       title: 'Disk read and write',
-      description: 'Bytes per second read from and written to each whole disk, per host.',
+      description:
+        'Bytes per second read from and written to each whole disk, per host.' +
+        TOP_NOTE.replace('highest', 'busiest'),
       unit: 'Bps',
       links: HOST_LINKS,
       targets: [
         rate('node_disk_read_bytes_total', ['host', 'device'], 'read'),
         rate('node_disk_written_bytes_total', ['host', 'device'], 'written'),
-      ],
+      ].map((sql) =>
+        top(sql, rateRank(['node_disk_read_bytes_total', 'node_disk_written_bytes_total'])),
+      ),
     }),
     perMember({
       id: 32,
@@ -219,10 +258,9 @@ function diskPanels() {
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: topSeries(
+      targets: top(
         rate('node_disk_io_time_seconds_total', ['host', 'device'], 'busy'),
-        ['host'],
-        { value: 'busy' },
+        rateRank('node_disk_io_time_seconds_total'),
       ),
     }),
   ];
@@ -257,10 +295,9 @@ function filesystemPanels() {
       steps: FULL_STEPS,
       drawSteps: true,
       links: HOST_LINKS,
-      targets: topSeries(
+      targets: top(
         perHost(fs('avail'), fs('size'), '1 - a / b', 'used', ['host', 'mountpoint']),
-        ['host'],
-        { value: 'used' },
+        perHostRank(fs('avail'), fs('size'), '1 - a / b', ['host', 'mountpoint']),
       ),
     }),
     colourColumns(filesystems, ['used_ratio']),
@@ -278,13 +315,20 @@ function networkPanels() {
     perMember({
       id: 51,
       title: 'Network receive and transmit',
-      description: 'Bytes per second received (rx) and sent (tx) per host and interface.',
+      description:
+        'Bytes per second received (rx) and sent (tx) per host and interface.' +
+        TOP_NOTE.replace('highest', 'busiest'),
       unit: 'Bps',
       links: HOST_LINKS,
       targets: [
         rate('node_network_receive_bytes_total', ['host', 'device'], 'rx'),
         rate('node_network_transmit_bytes_total', ['host', 'device'], 'tx'),
-      ],
+      ].map((sql) =>
+        top(
+          sql,
+          rateRank(['node_network_receive_bytes_total', 'node_network_transmit_bytes_total']),
+        ),
+      ),
     }),
     perMember({
       id: 52,
@@ -299,9 +343,7 @@ function networkPanels() {
         [10, 'red'],
       ],
       links: HOST_LINKS,
-      targets: topSeries(rate(errors, ['host', 'device', 'name'], 'packets'), ['host'], {
-        value: 'packets',
-      }),
+      targets: top(rate(errors, ['host', 'device', 'name'], 'packets'), rateRank(errors)),
     }),
   ];
 }

@@ -5,7 +5,7 @@
 // its usage to the numerator only. Both sides still come from seriesSql, so the resolution
 // (raw, minute or hourly rollup) follows the range as everywhere else.
 
-import { seriesSql, type Across, type SeriesQuery } from './metric-sql.ts';
+import { rangeSql, seriesSql, type Across, type SeriesQuery } from './metric-sql.ts';
 
 export interface JoinQuery {
   /** The two sides; their `by` must hold every `on` column (a may add a label, e.g. `mode`). */
@@ -27,15 +27,27 @@ export interface JoinQuery {
 
 /** A time series of `expr` over two joined series: `time`, the groups, the value. */
 export function joinSql(q: JoinQuery): string {
+  return join(q, true);
+}
+
+/** `expr` over the whole range, one row per group (e.g. to rank members, see withTopMembers). */
+export function joinRangeSql(q: JoinQuery): string {
+  return join(q, false);
+}
+
+function join(q: JoinQuery, bucketed: boolean): string {
   const group = q.group ?? q.a.by ?? [];
-  const keys = ['time', ...group].join(', ');
-  const a = seriesSql({ ...q.a, as: 'a', scale: 1 });
-  const b = seriesSql({ ...q.b, as: 'b', scale: 1 });
+  const keys = [...(bucketed ? ['time'] : []), ...group].join(', ');
+  const side = bucketed ? seriesSql : rangeSql;
+  const a = side({ ...q.a, as: 'a', scale: 1 });
+  const b = side({ ...q.b, as: 'b', scale: 1 });
+  const on = [...(bucketed ? ['time'] : []), ...q.on].join(', ');
   return (
     `SELECT ${keys}, ${q.across ?? 'max'}(${q.expr}) AS ${q.as ?? 'value'}\n` +
-    `FROM (\n${a}\n) AS l\nINNER JOIN (\n${b}\n) AS r USING (${['time', ...q.on].join(', ')})` +
+    `FROM (\n${a}\n) AS l\nINNER JOIN (\n${b}\n) AS r USING (${on})` +
     (q.where ? `\nWHERE ${q.where}` : '') +
-    `\nGROUP BY ${keys}\nORDER BY time`
+    (keys ? `\nGROUP BY ${keys}` : '') +
+    (bucketed ? '\nORDER BY time' : '')
   );
 }
 
@@ -57,11 +69,22 @@ export interface ShareQuery {
  * instead of two, which halves the cost on rollups where labels come from the series table.
  */
 export function shareSql(q: ShareQuery): string {
-  const keys = ['time', ...q.group].join(', ');
-  const inner = seriesSql({ ...q.series, over: 'increase', by: [...q.group, q.label], as: 'v' });
+  return share(q, true);
+}
+
+/** The share over the whole range, one row per group (e.g. to rank members). */
+export function shareRangeSql(q: ShareQuery): string {
+  return share(q, false);
+}
+
+function share(q: ShareQuery, bucketed: boolean): string {
+  const keys = [...(bucketed ? ['time'] : []), ...q.group].join(', ');
+  const read = { ...q.series, over: 'increase' as const, by: [...q.group, q.label], as: 'v' };
+  const inner = bucketed ? seriesSql(read) : rangeSql(read);
   return (
     `SELECT ${keys}, sumIf(v, ${q.part}) / nullIf(sum(v), 0) AS ${q.as ?? 'value'}\n` +
-    `FROM (\n${inner}\n)\nGROUP BY ${keys}\nHAVING sum(v) > 0\nORDER BY time`
+    `FROM (\n${inner}\n)${keys ? `\nGROUP BY ${keys}` : ''}\nHAVING sum(v) > 0` +
+    (bucketed ? '\nORDER BY time' : '')
   );
 }
 

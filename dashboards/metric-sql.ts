@@ -28,6 +28,8 @@ export interface MetricSelector {
   match?: Readonly<Record<string, LabelMatch>>;
   /** Dashboard variables filtering the promoted columns: `host IN (${host})`. */
   scope?: readonly Scope[];
+  /** A condition on promoted columns every read applies, e.g. `memberOf(['host'])`. */
+  only?: string;
 }
 
 /**
@@ -116,6 +118,7 @@ function columnConditions(s: MetricSelector): string[] {
   for (const [label, m] of Object.entries(s.match ?? {})) {
     if (PROMOTED.has(label)) out.push(matchCondition(label, m));
   }
+  if (s.only !== undefined) out.push(s.only);
   return out;
 }
 
@@ -369,32 +372,41 @@ export function seriesSql(q: SeriesQuery): string {
   );
 }
 
-/** How many members a per-member panel draws when more are selected (see topSeries). */
+/** How many members a per-member panel draws when more are selected (see withTopMembers). */
 export const TOP = 10;
-/** Said in the description of a panel whose targets go through topSeries. */
-export const TOP_NOTE = ` With more than ${TOP} selected, the ${TOP} with the highest peak in the range.`;
+/** Said in the description of a panel whose members go through withTopMembers. */
+export const TOP_NOTE = ` With more than ${TOP} selected, the ${TOP} highest over the range.`;
 /** The same, for a panel that shows the lowest (`lowest: true`). */
-export const BOTTOM_NOTE = ` With more than ${TOP} selected, the ${TOP} with the lowest dip in the range.`;
+export const BOTTOM_NOTE = ` With more than ${TOP} selected, the ${TOP} lowest over the range.`;
+
+const TOP_MEMBERS = 'top_members';
+const memberKey = (by: readonly string[]): string =>
+  by.length === 1 ? checkLabel(by[0]!) : `(${by.map(checkLabel).join(', ')})`;
+
+/** The condition a selector's `only` takes to read the members withTopMembers picked. */
+export function memberOf(by: readonly string[]): string {
+  return `has(${TOP_MEMBERS}, ${memberKey(by)})`;
+}
 
 /**
- * The rows of a time-series query for the `k` members (groups of `by`, e.g. hosts) with the
- * highest peak of `value` over the range (or the lowest dip, `lowest`); a member keeps all its
- * series (load1, load5, load15). A fleet of 200 hosts draws as its 10 busiest rather than 200
- * tangled lines, and sends 20 times fewer rows; a selection of k members or fewer is drawn whole.
+ * A per-member panel's query for the `k` members (groups of `by`, e.g. hosts) whose value over
+ * the whole range (`rank`: one row per member, e.g. from rangeSql) is highest, or lowest. Its
+ * selectors read only them (`only: memberOf(by)`), so a fleet of 200 hosts costs its 10 busiest:
+ * 10 lines rather than 200 tangled ones, and 20 times less work. The members are picked once
+ * per query, and the same `rank` picks the same members for every target of a panel.
  */
-export function topSeries(
+export function withTopMembers(
   sql: string,
+  rank: string,
   by: readonly string[],
   options: { k?: number; value?: string; lowest?: boolean } = {},
 ): string {
+  const order = `${checkLabel(options.value ?? 'value')} ${options.lowest ? 'ASC' : 'DESC'}`;
   const keys = by.map(checkLabel).join(', ');
-  const value = checkLabel(options.value ?? 'value');
-  const [extreme, order] = options.lowest ? ['min', 'ASC'] : ['max', 'DESC'];
   return (
-    `SELECT * EXCEPT (peak, rank) FROM (\n` +
-    `  SELECT *, dense_rank() OVER (ORDER BY peak ${order}, ${keys}) AS rank FROM (\n` +
-    `    SELECT *, ${extreme}(${value}) OVER (PARTITION BY ${keys}) AS peak FROM (\n${sql}\n    )\n  )\n)\n` +
-    `WHERE rank <= ${options.k ?? TOP}\nORDER BY time`
+    `WITH (\n  SELECT groupArray(${memberKey(by)}) FROM (\n` +
+    `    SELECT ${keys} FROM (\n${rank}\n    )\n    ORDER BY ${order}, ${keys}\n    LIMIT ${options.k ?? TOP}\n  )\n) AS ${TOP_MEMBERS}\n` +
+    sql
   );
 }
 
@@ -442,6 +454,11 @@ function ratio(q: RatioQuery, bucketed: boolean): string {
 /** A time series of numerator/denominator (both counters) per group, e.g. 5xx over all requests. */
 export function ratioSql(q: RatioQuery): string {
   return ratio(q, true);
+}
+
+/** The ratio over the whole range, one row per group. */
+export function ratioRangeSql(q: RatioQuery): string {
+  return ratio(q, false);
 }
 
 /** The ratio over the whole range, one row. */

@@ -10,7 +10,10 @@ import {
   ratioSql,
   seriesSql,
   statSql,
-  topSeries,
+  memberOf,
+  rangeSql,
+  withTopMembers,
+  type SeriesQuery,
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
@@ -43,6 +46,15 @@ const sel = (metric: string | string[], extra: Partial<MetricSelector> = {}): Me
   scope: SCOPE,
   ...extra,
 });
+
+/** Sources up per host: the hosts with the lowest share drawn, ranked over the range. */
+const BY_HOST = ['tier', 'host'];
+const sourcesUp: SeriesQuery = {
+  ...sel('halo_source_up'),
+  over: 'avg',
+  across: 'avg',
+  by: BY_HOST,
+};
 
 const agentsReportingSql = `SELECT toUInt32(uniqExact(host)) AS value
 FROM ${SAMPLES}
@@ -227,9 +239,10 @@ function agentPanels(): Array<cog.Builder<dashboard.Panel>> {
       base: 'red',
       steps: [[0.999, 'green']],
       links: [HOST_LINK],
-      targets: topSeries(
-        seriesSql({ ...sel('halo_source_up'), over: 'avg', across: 'avg', by: ['tier', 'host'] }),
-        ['tier', 'host'],
+      targets: withTopMembers(
+        seriesSql({ ...sourcesUp, only: memberOf(BY_HOST) }),
+        rangeSql(sourcesUp),
+        BY_HOST,
         { lowest: true },
       ),
     }),

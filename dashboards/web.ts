@@ -12,7 +12,11 @@ import {
   seriesSql,
   statSql,
   TOP_NOTE,
-  topSeries,
+  memberOf,
+  rangeSql,
+  ratioRangeSql,
+  withTopMembers,
+  type SeriesQuery,
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
@@ -60,11 +64,31 @@ const LATENCY_STEPS = [
   [2, 'red'],
 ] as const;
 
-const fiveXxRatio = (by?: readonly string[]) => ({
-  numerator: access({ status_class: '5xx' }),
-  denominator: access(),
+const fiveXxRatio = (by?: readonly string[], only?: string) => ({
+  numerator: { ...access({ status_class: '5xx' }), ...(only ? { only } : {}) },
+  denominator: { ...access(), ...(only ? { only } : {}) },
   ...(by ? { by } : {}),
 });
+
+/**
+ * Per-host panels draw the top hosts (withTopMembers): their reads carry `only: ONLY`, and the
+ * panel's ranking, one value per host over the range, picks the hosts.
+ */
+const ONLY = memberOf(BY_HOST);
+const top = (sql: string, rank: string, value?: string): string =>
+  withTopMembers(sql, rank, BY_HOST, value ? { value } : {});
+const active: SeriesQuery = {
+  ...nginx('nginx_connections_active'),
+  over: 'avg',
+  across: 'sum',
+  by: BY_HOST,
+};
+const stubRequests: SeriesQuery = {
+  ...nginx('nginx_http_requests_total'),
+  over: 'rate',
+  by: BY_HOST,
+};
+const p99PerHost = { ...durations, quantiles: { p99: 0.99 }, by: BY_HOST };
 
 function overviewPanels() {
   return [
@@ -130,15 +154,7 @@ function connectionPanels() {
       id: 6,
       title: 'Active connections per host',
       description: 'Open client connections per host, averaged over each interval.' + TOP_NOTE,
-      targets: topSeries(
-        seriesSql({
-          ...nginx('nginx_connections_active'),
-          over: 'avg',
-          across: 'sum',
-          by: BY_HOST,
-        }),
-        BY_HOST,
-      ),
+      targets: top(seriesSql({ ...active, only: ONLY }), rangeSql(active)),
       unit: 'short',
       links: hostLinks,
     }),
@@ -163,7 +179,7 @@ function connectionPanels() {
         'Accepted minus handled connections per second, per host: anything above 0 is clients ' +
         'turned away, usually for lack of worker_connections.' +
         TOP_NOTE,
-      targets: topSeries(droppedSql(), BY_HOST, { value: 'dropped' }),
+      targets: top(droppedSql(true), droppedSql(false), 'dropped'),
       unit: 'cps',
       min: 0,
       steps: [[0.001, 'red']],
@@ -175,10 +191,7 @@ function connectionPanels() {
       title: 'Requests per host',
       description:
         'Requests per second each host served (stub_status, every virtual host).' + TOP_NOTE,
-      targets: topSeries(
-        seriesSql({ ...nginx('nginx_http_requests_total'), over: 'rate', by: BY_HOST }),
-        BY_HOST,
-      ),
+      targets: top(seriesSql({ ...stubRequests, only: ONLY }), rangeSql(stubRequests)),
       unit: 'reqps',
       width: SIZE.third,
       links: hostLinks,
@@ -186,21 +199,24 @@ function connectionPanels() {
   ];
 }
 
-/** accepted − handled per host and interval, from one series query of both counters. */
-export function droppedSql(): string {
-  const both = seriesSql({
+/**
+ * accepted − handled per host, from one read of both counters: per interval for the top hosts
+ * (`bucketed`), or over the range for every host (their ranking).
+ */
+export function droppedSql(bucketed: boolean): string {
+  const q = {
     ...nginx(['nginx_connections_accepted_total', 'nginx_connections_handled_total']),
-    over: 'rate',
+    over: 'rate' as const,
     by: [...BY_HOST, 'name'],
-  });
-  return `SELECT time, tier, host,
+  };
+  const keys = [...(bucketed ? ['time'] : []), ...BY_HOST].join(', ');
+  return `SELECT ${keys},
   sumIf(value, name = 'nginx_connections_accepted_total')
     - sumIf(value, name = 'nginx_connections_handled_total') AS dropped
 FROM (
-${both}
+${bucketed ? seriesSql({ ...q, only: ONLY }) : rangeSql(q)}
 )
-GROUP BY time, tier, host
-ORDER BY time`;
+GROUP BY ${keys}${bucketed ? '\nORDER BY time' : ''}`;
 }
 
 function accessLogPanels() {
@@ -220,7 +236,7 @@ function accessLogPanels() {
       description:
         '5xx responses over all requests in each host’s access log. Orange from 1 %, red from 5 %.' +
         TOP_NOTE,
-      targets: topSeries(ratioSql(fiveXxRatio(BY_HOST)), BY_HOST),
+      targets: top(ratioSql(fiveXxRatio(BY_HOST, ONLY)), ratioRangeSql(fiveXxRatio(BY_HOST))),
       unit: 'percentunit',
       min: 0,
       steps: ERROR_STEPS,
@@ -244,11 +260,7 @@ function accessLogPanels() {
       title: 'Latency p99 per host',
       description:
         '99th percentile of request duration per host: one slow host stands out here.' + TOP_NOTE,
-      targets: topSeries(
-        quantileSql({ ...durations, quantiles: { p99: 0.99 }, by: BY_HOST }),
-        BY_HOST,
-        { value: 'p99' },
-      ),
+      targets: top(quantileSql({ ...p99PerHost, only: ONLY }), rangeQuantileSql(p99PerHost), 'p99'),
       unit: 's',
       min: 0,
       steps: LATENCY_STEPS,

@@ -13,7 +13,9 @@ import {
   ratioStatSql,
   seriesSql,
   statSql,
-  topSeries,
+  memberOf,
+  withTopMembers,
+  type SeriesQuery,
 } from '../dashboards/metric-sql.ts';
 import { openTestStore } from './helpers/store.ts';
 
@@ -224,23 +226,23 @@ describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {
     for (const r of p50) expect(Number(r['p50'])).toBeCloseTo(0.1, 9);
   });
 
-  it('the top members by their peak, or by their dip, keep all their rows', async () => {
-    const perKind = seriesSql({ metric: 'mem_bytes', over: 'avg', by: ['host', 'kind'] });
+  it('draws the top members over the range, or the lowest, each with all its series', async () => {
+    const perKind: SeriesQuery = { metric: 'mem_bytes', over: 'avg', by: ['host', 'kind'] };
+    const rank = rangeSql({ metric: 'mem_bytes', over: 'avg', by: ['host'] });
+    const only = memberOf(['host']);
     const hostsOf = (data: Array<Record<string, number | string>>) =>
       [...new Set(data.map((r) => `${r['host']}/${r['kind']}`))].sort();
-    const all = hostsOf(await run(perKind, rangeMs, intervalMs));
-    expect(all).toEqual(['h1/a', 'h1/b', 'h2/a', 'h2/b']);
-    const top = await run(topSeries(perKind, ['host'], { k: 1 }), rangeMs, intervalMs);
-    expect(hostsOf(top)).toEqual(['h2/a', 'h2/b']);
-    const bottom = await run(
-      topSeries(perKind, ['host'], { k: 1, lowest: true }),
-      rangeMs,
-      intervalMs,
-    );
-    expect(hostsOf(bottom)).toEqual(['h1/a', 'h1/b']);
-    const enough = await run(topSeries(perKind, ['host']), rangeMs, intervalMs);
-    expect(hostsOf(enough)).toEqual(all);
-    expect(enough.map((r) => r['time'])).toEqual(enough.map((r) => r['time']).sort());
+    const top = (options: { k?: number; lowest?: boolean }) =>
+      run(
+        withTopMembers(seriesSql({ ...perKind, only }), rank, ['host'], options),
+        rangeMs,
+        intervalMs,
+      );
+    expect(hostsOf(await top({ k: 1 }))).toEqual(['h2/a', 'h2/b']);
+    expect(hostsOf(await top({ k: 1, lowest: true }))).toEqual(['h1/a', 'h1/b']);
+    const enough = await top({});
+    expect(hostsOf(enough)).toEqual(['h1/a', 'h1/b', 'h2/a', 'h2/b']);
+    expect(enough).toEqual(await run(seriesSql(perKind), rangeMs, intervalMs));
   });
 
   it('a stat of no data is no row, not a zero', async () => {
