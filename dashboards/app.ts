@@ -33,9 +33,9 @@ const SCOPE: readonly Scope[] = ['tier', 'service', 'host'];
 const RANGE_SECONDS = 'greatest(toUInt32($__toTime - $__fromTime), 1)';
 
 const all: MetricSelector = { metric: REQUESTS, scope: SCOPE };
-/** Request rate per host: its top hosts drawn, ranked over the range (withTopMembers). */
-const HOST = ['tier', 'host'];
-const perHost: SeriesQuery = { ...all, over: 'rate', by: HOST };
+/** Request rate per tier and host: the top hosts drawn, ranked over the range (withTopMembers). */
+const BY_HOST = ['tier', 'host'];
+const perHost: SeriesQuery = { ...all, over: 'rate', by: BY_HOST };
 
 /**
  * Requests of a status class under either convention: Prometheus clients label the status
@@ -276,9 +276,9 @@ function breakdownPanels(): Array<cog.Builder<dashboard.Panel>> {
       unit: 'reqps',
       links: [HOST_LINK],
       targets: withTopMembers(
-        seriesSql({ ...perHost, only: memberOf(HOST) }),
+        seriesSql({ ...perHost, only: memberOf(['host']) }),
         rangeSql(perHost),
-        HOST,
+        ['host'],
       ),
     }),
   ];

@@ -390,7 +390,9 @@ export function memberOf(by: readonly string[]): string {
 
 /**
  * A per-member panel's query for the `k` members (groups of `by`, e.g. hosts) whose value over
- * the whole range (`rank`: one row per member, e.g. from rangeSql) is highest, or lowest. Its
+ * the whole range (`rank`: one row per member, e.g. from rangeSql) is highest, or lowest. Members
+ * are best one column (`host`, even where rows are per tier and host): a tuple costs a third
+ * more on bench/dashboards. Its
  * selectors read only them (`only: memberOf(by)`), so a fleet of 200 hosts costs its 10 busiest:
  * 10 lines rather than 200 tangled ones, and 20 times less work. The members are picked once
  * per query, and the same `rank` picks the same members for every target of a panel.

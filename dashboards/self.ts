@@ -240,9 +240,9 @@ function agentPanels(): Array<cog.Builder<dashboard.Panel>> {
       steps: [[0.999, 'green']],
       links: [HOST_LINK],
       targets: withTopMembers(
-        seriesSql({ ...sourcesUp, only: memberOf(BY_HOST) }),
+        seriesSql({ ...sourcesUp, only: memberOf(['host']) }),
         rangeSql(sourcesUp),
-        BY_HOST,
+        ['host'],
         { lowest: true },
       ),
     }),

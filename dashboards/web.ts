@@ -74,9 +74,9 @@ const fiveXxRatio = (by?: readonly string[], only?: string) => ({
  * Per-host panels draw the top hosts (withTopMembers): their reads carry `only: ONLY`, and the
  * panel's ranking, one value per host over the range, picks the hosts.
  */
-const ONLY = memberOf(BY_HOST);
+const ONLY = memberOf(['host']);
 const top = (sql: string, rank: string, value?: string): string =>
-  withTopMembers(sql, rank, BY_HOST, value ? { value } : {});
+  withTopMembers(sql, rank, ['host'], value ? { value } : {});
 const active: SeriesQuery = {
   ...nginx('nginx_connections_active'),
   over: 'avg',
