@@ -20,11 +20,11 @@ import {
 import {
   dashboardLink,
   haloDashboard,
-  row,
   stat,
   table,
   timeseries,
   type DataLink,
+  withSections,
 } from './panels.ts';
 
 const REQUESTS = 'http_requests_total';
@@ -326,9 +326,5 @@ export function appDashboard(): dashboard.DashboardBuilder {
     [120, 'Breakdown', breakdownPanels()],
     [130, 'Services', servicePanels()],
   ];
-  for (const [id, title, panels] of sections) {
-    d.withRow(row(id, title));
-    for (const p of panels) d.withPanel(p);
-  }
-  return d;
+  return withSections(d, sections);
 }

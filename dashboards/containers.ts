@@ -25,11 +25,11 @@ import {
 import {
   dashboardLink,
   haloDashboard,
-  row,
   table,
   timeseries,
   type DataLink,
   type TimeseriesOptions,
+  withSections,
 } from './panels.ts';
 
 /**
@@ -264,9 +264,5 @@ export function containersDashboard(): dashboard.DashboardBuilder {
     [30, 'IO', ioPanels()],
     [40, 'Top cgroups', [topTable()]],
   ];
-  for (const [id, title, panels] of sections) {
-    d.withRow(row(id, title));
-    for (const p of panels) d.withPanel(p);
-  }
-  return d;
+  return withSections(d, sections);
 }

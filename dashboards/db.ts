@@ -11,7 +11,7 @@ import {
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
-import { dashboardLink, haloDashboard, row, stat, table, timeseries } from './panels.ts';
+import { dashboardLink, haloDashboard, stat, table, timeseries, withSections } from './panels.ts';
 import {
   HOST_LINK,
   RANGE_SECONDS,
@@ -481,9 +481,5 @@ export function dbDashboard(): dashboard.DashboardBuilder {
     [404, 'Replication', replicationPanels()],
     [405, 'Instances', instancePanels()],
   ] as const;
-  for (const [id, title, panels] of sections) {
-    builder.withRow(row(id, title));
-    for (const panel of panels) builder.withPanel(panel);
-  }
-  return builder;
+  return withSections(builder, sections);
 }

@@ -23,6 +23,7 @@ import {
   timeseries,
   type DataLink,
   type TimeseriesOptions,
+  withSections,
 } from './panels.ts';
 
 /**
@@ -363,9 +364,5 @@ export function hostsDashboard(): dashboard.DashboardBuilder {
     [40, 'Filesystems', filesystemPanels()],
     [50, 'Network', networkPanels()],
   ];
-  for (const [id, title, panels] of sections) {
-    d.withRow(row(id, title));
-    for (const p of panels) d.withPanel(p);
-  }
-  return d;
+  return withSections(d, sections);
 }

@@ -10,7 +10,7 @@ import {
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
-import { dashboardLink, haloDashboard, row, stat, table, timeseries } from './panels.ts';
+import { dashboardLink, haloDashboard, stat, table, timeseries, withSections } from './panels.ts';
 import {
   HOST_LINK,
   SERIES_HOST_LINK,
@@ -486,9 +486,5 @@ export function lbDashboard(): dashboard.DashboardBuilder {
     [103, 'Servers', serverPanels()],
     [104, 'Probes', probePanels()],
   ] as const;
-  for (const [id, title, panels] of sections) {
-    builder.withRow(row(id, title));
-    for (const panel of panels) builder.withPanel(panel);
-  }
-  return builder;
+  return withSections(builder, sections);
 }

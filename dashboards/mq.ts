@@ -8,11 +8,11 @@ import { ratioSql, ratioStatSql, seriesSql, statSql, type Scope } from './metric
 import {
   dashboardLink,
   haloDashboard,
-  row,
   stat,
   table,
   timeseries,
   type DataLink,
+  withSections,
 } from './panels.ts';
 
 const SCOPE: readonly Scope[] = ['tier', 'host'];
@@ -436,9 +436,5 @@ export function mqDashboard(): dashboard.DashboardBuilder {
     [150, 'Consumers', consumerPanels()],
     [160, 'Server', serverPanels()],
   ];
-  for (const [id, title, panels] of sections) {
-    d.withRow(row(id, title));
-    for (const p of panels) d.withPanel(p);
-  }
-  return d;
+  return withSections(d, sections);
 }

@@ -2,6 +2,7 @@
 // datasource, with units, thresholds, legends and links set the same way everywhere.
 
 import * as common from '@grafana/grafana-foundation-sdk/common';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as LogsPanelBuilder } from '@grafana/grafana-foundation-sdk/logs';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
@@ -186,6 +187,23 @@ export function logs(o: LogsOptions): LogsPanelBuilder {
 }
 
 /** A row header; the panels added after it belong to it. */
+/** A dashboard's sections in order: each a row (its id and title) followed by its panels. */
+export type Sections = ReadonlyArray<
+  readonly [id: number, title: string, panels: ReadonlyArray<cog.Builder<dashboard.Panel>>]
+>;
+
+/** Adds each section's row and then its panels to the dashboard. */
+export function withSections(
+  builder: dashboard.DashboardBuilder,
+  sections: Sections,
+): dashboard.DashboardBuilder {
+  for (const [id, title, panels] of sections) {
+    builder.withRow(row(id, title));
+    for (const panel of panels) builder.withPanel(panel);
+  }
+  return builder;
+}
+
 export function row(id: number, title: string): dashboard.RowBuilder {
   return new dashboard.RowBuilder(title).id(id);
 }

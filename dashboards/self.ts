@@ -20,11 +20,11 @@ import {
 import {
   dashboardLink,
   haloDashboard,
-  row,
   stat,
   table,
   timeseries,
   type DataLink,
+  withSections,
 } from './panels.ts';
 
 const SCOPE: readonly Scope[] = ['tier', 'host'];
@@ -638,9 +638,5 @@ export function selfDashboard(): dashboard.DashboardBuilder {
     [150, 'Notifications', notificationPanels()],
     [160, 'Processes', processPanels()],
   ];
-  for (const [id, title, panels] of sections) {
-    d.withRow(row(id, title));
-    for (const p of panels) d.withPanel(p);
-  }
-  return d;
+  return withSections(d, sections);
 }

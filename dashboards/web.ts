@@ -20,7 +20,7 @@ import {
   type MetricSelector,
   type Scope,
 } from './metric-sql.ts';
-import { dashboardLink, haloDashboard, row, stat, table, timeseries } from './panels.ts';
+import { dashboardLink, haloDashboard, stat, table, timeseries, withSections } from './panels.ts';
 import {
   HOST_LINK,
   LOGS_LINK,
@@ -376,9 +376,5 @@ export function webDashboard(): dashboard.DashboardBuilder {
     [202, 'Requests (access logs)', accessLogPanels()],
     [203, 'Hosts', hostPanels()],
   ] as const;
-  for (const [id, title, panels] of sections) {
-    builder.withRow(row(id, title));
-    for (const panel of panels) builder.withPanel(panel);
-  }
-  return builder;
+  return withSections(builder, sections);
 }
