@@ -4,6 +4,8 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { hostVariable, serviceVariable, tierVariable } from './common.ts';
 import {
+  partRangeSql,
+  partSql,
   quantileSql,
   rangeQuantileSql,
   rangeSql,
@@ -30,7 +32,6 @@ import {
 const REQUESTS = 'http_requests_total';
 const DURATION = 'http_request_duration_seconds_bucket';
 const SCOPE: readonly Scope[] = ['tier', 'service', 'host'];
-const RANGE_SECONDS = 'greatest(toUInt32($__toTime - $__fromTime), 1)';
 
 const all: MetricSelector = { metric: REQUESTS, scope: SCOPE };
 /** Request rate per tier and host: the top hosts drawn, ranked over the range (withTopMembers). */
@@ -47,38 +48,20 @@ const statusClass = (digit: 4 | 5): [MetricSelector, MetricSelector] => [
   { ...all, match: { status_class: `${digit}xx` } },
 ];
 
-/**
- * A class's share of all requests: the increases of all requests and of the class under both
- * conventions, read once each (ratioSql per convention would read all requests twice).
- */
-function classParts(digit: 4 | 5, increase: (s: MetricSelector) => string): string {
-  const [byCode, byClass] = statusClass(digit);
-  return [
-    ['all', all],
-    ['class', byCode],
-    ['class', byClass],
-  ]
-    .map(
-      ([part, s]) =>
-        `  SELECT '${part as string}' AS part, * FROM (\n${increase(s as MetricSelector)}\n  )`,
-    )
-    .join('\n  UNION ALL\n');
-}
-
-const CLASS_SHARE = `sumIf(value, part = 'class') / nullIf(sumIf(value, part = 'all'), 0)`;
+/** A status class's share of all requests, under either convention, from one read. */
+const classPart = (digit: 4 | 5, by: readonly string[]) => ({
+  of: all,
+  part: statusClass(digit).map((s) => s.match ?? {}),
+  by,
+  as: 'ratio',
+});
 
 function classRatioSql(digit: 4 | 5, by: readonly string[]): string {
-  const keys = ['time', ...by].join(', ');
-  const parts = classParts(digit, (s) => seriesSql({ ...s, over: 'increase', by }));
-  return (
-    `SELECT ${keys}, ${CLASS_SHARE} AS ratio\nFROM (\n${parts}\n)\n` +
-    `GROUP BY ${keys}\nORDER BY time`
-  );
+  return partSql(classPart(digit, by));
 }
 
 function classRatioStatSql(digit: 4 | 5): string {
-  const parts = classParts(digit, (s) => statSql({ ...s, over: 'increase' }));
-  return `SELECT ${CLASS_SHARE} AS ratio\nFROM (\n${parts}\n)\nHAVING sumIf(value, part = 'all') > 0`;
+  return partRangeSql(classPart(digit, []));
 }
 
 /** Duration quantiles over the whole range per group. */
@@ -88,23 +71,9 @@ const rangeQuantiles = (by: readonly string[], quantiles: Record<string, number>
 /** Per tier and service over the range: req/s, 5xx share and p99, for the services table. */
 function servicesTableSql(): string {
   const by = ['tier', 'service'];
-  const increase = (s: MetricSelector) => rangeSql({ ...s, over: 'increase', by });
-  const [byCode, byClass] = statusClass(5);
-  const part = (name: string, s: MetricSelector) =>
-    `  SELECT '${name}' AS part, tier, service, value FROM (\n${increase(s)}\n  )`;
   return `SELECT tier, service, req_per_s, error_ratio, p99
 FROM (
-  SELECT tier, service,
-    sumIf(value, part = 'all') / ${RANGE_SECONDS} AS req_per_s,
-    sumIf(value, part = 'error') / nullIf(sumIf(value, part = 'all'), 0) AS error_ratio
-  FROM (
-${part('all', all)}
-  UNION ALL
-${part('error', byCode)}
-  UNION ALL
-${part('error', byClass)}
-  )
-  GROUP BY tier, service
+${partRangeSql({ ...classPart(5, by), as: 'error_ratio', rateAs: 'req_per_s' })}
 ) AS r
 LEFT JOIN (
 ${rangeQuantiles(by, { p99: 0.99 })}

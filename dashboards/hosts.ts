@@ -5,10 +5,12 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { hostVariable, tierVariable } from './common.ts';
 import { filesystemTableSql, hostTableSql } from './hosts-tables.ts';
-import { joinRangeSql, joinSql, shareRangeSql, shareSql, splitSql } from './joined-sql.ts';
+import { joinRangeSql, joinSql, splitSql } from './joined-sql.ts';
 import {
   TOP_NOTE,
   memberOf,
+  partRangeSql,
+  partSql,
   rangeSql,
   seriesSql,
   withTopMembers,
@@ -128,11 +130,10 @@ function hostTable(): TablePanelBuilder {
 
 function cpuPanels() {
   const cpu = { metric: 'node_cpu_seconds_total', scope: SCOPE };
+  // Not idle nor waiting for IO: one read of the counter for the part and the whole.
   const busy = {
-    series: cpu,
-    group: HOST,
-    label: 'mode',
-    part: "mode NOT IN ('idle', 'iowait')",
+    part: [{ mode: { op: '!~', value: 'idle|iowait' } as const }],
+    by: HOST,
     as: 'busy',
   };
   return [
@@ -159,8 +160,8 @@ function cpuPanels() {
       drawSteps: true,
       links: HOST_LINKS,
       targets: top(
-        shareSql({ ...busy, series: { ...cpu, only: ONLY } }),
-        shareRangeSql(busy),
+        partSql({ ...busy, of: { ...cpu, only: ONLY } }),
+        partRangeSql({ ...busy, of: cpu }),
         'busy',
       ),
     }),

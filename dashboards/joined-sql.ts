@@ -64,27 +64,16 @@ export interface ShareQuery {
 }
 
 /**
- * The part of a counter over all of it per bucket and group (e.g. CPU busy, 5xx over all
- * requests): the same answer as ratioSql over two selectors of one metric, from one read of it
- * instead of two, which halves the cost on rollups where labels come from the series table.
+ * The part of counters over all of them per bucket and group, the part told by a condition on
+ * a grouped column (e.g. misses over hits + misses by `name`). For a part told by labels,
+ * metric-sql's partSql reads once without joining the labels.
  */
 export function shareSql(q: ShareQuery): string {
-  return share(q, true);
-}
-
-/** The share over the whole range, one row per group (e.g. to rank members). */
-export function shareRangeSql(q: ShareQuery): string {
-  return share(q, false);
-}
-
-function share(q: ShareQuery, bucketed: boolean): string {
-  const keys = [...(bucketed ? ['time'] : []), ...q.group].join(', ');
-  const read = { ...q.series, over: 'increase' as const, by: [...q.group, q.label], as: 'v' };
-  const inner = bucketed ? seriesSql(read) : rangeSql(read);
+  const keys = ['time', ...q.group].join(', ');
+  const inner = seriesSql({ ...q.series, over: 'increase', by: [...q.group, q.label], as: 'v' });
   return (
     `SELECT ${keys}, sumIf(v, ${q.part}) / nullIf(sum(v), 0) AS ${q.as ?? 'value'}\n` +
-    `FROM (\n${inner}\n)${keys ? `\nGROUP BY ${keys}` : ''}\nHAVING sum(v) > 0` +
-    (bucketed ? '\nORDER BY time' : '')
+    `FROM (\n${inner}\n)\nGROUP BY ${keys}\nHAVING sum(v) > 0\nORDER BY time`
   );
 }
 

@@ -468,6 +468,85 @@ export function ratioStatSql(q: Omit<RatioQuery, 'by'>): string {
   return ratio(q, false);
 }
 
+export interface PartQuery {
+  /** The counter, all of it: the denominator. */
+  of: MetricSelector;
+  /** The part: series matching any of these matcher sets (each set ANDed), e.g. two naming
+   * conventions of one status class. */
+  part: ReadonlyArray<Readonly<Record<string, LabelMatch>>>;
+  /** Group columns: promoted ones only (tier, host, service, name). */
+  by?: readonly GroupBy[];
+  as?: string;
+  scale?: number;
+  /** Over the whole range only: also the counter's rate over it, as this column. */
+  rateAs?: string;
+}
+
+/**
+ * One resolution's part and total of a counter, from one read: raw samples test the part's
+ * labels row by row, rollups test the fingerprint against the matching series (a semi-join).
+ */
+function partBranch(q: PartQuery, index: number, bucketed: boolean): string {
+  const res = RESOLUTIONS[index]!;
+  const by = q.by ?? [];
+  const src = source(q.of, index, 'ts', by);
+  const value = res.raw ? 'value' : 'value_sum';
+  const sets = q.part.map((m) => {
+    const conditions = Object.entries(m).map(([l, match]) =>
+      matchCondition(labelOf(l, 'labels'), match),
+    );
+    return conditions.length > 0 ? `(${conditions.join(' AND ')})` : 'true';
+  });
+  const matching = `(${sets.join(' OR ')})`;
+  const part = res.raw
+    ? matching
+    : `fingerprint IN (SELECT fingerprint FROM ${table(TABLES.series)} WHERE ${[nameCondition(q.of), ...columnConditions(q.of), matching].join(' AND ')})`;
+  const keys = [...(bucketed ? ['time'] : []), ...by];
+  const cols = [
+    ...(bucketed ? [`${bucket(index)} AS time`] : []),
+    ...by.map((l) => `${l} AS ${checkLabel(l)}`),
+    `sumIf(${value}, ${part}) AS p`,
+    `sum(${value}) AS t`,
+  ];
+  const groupBy = keys.length > 0 ? `\n  GROUP BY ${keys.join(', ')}` : '\n  HAVING count() > 0';
+  return `  SELECT ${cols.join(', ')}\n  FROM ${src.from}\n  WHERE ${src.where}${groupBy}`;
+}
+
+function partOf(q: PartQuery, bucketed: boolean): string {
+  const by = q.by ?? [];
+  for (const l of by) {
+    if (!PROMOTED.has(l))
+      throw new Error(
+        `metric-sql: a part query groups only by tier, host, service or name, not "${l}"`,
+      );
+  }
+  if (bucketed && q.rateAs !== undefined) throw new Error('metric-sql: rateAs is for ranges');
+  const keys = [...(bucketed ? ['time'] : []), ...by];
+  const value = scaled('sum(p) / nullIf(sum(t), 0)', q.scale);
+  const rate =
+    q.rateAs === undefined ? [] : [`sum(t) / ${RANGE_SECONDS} AS ${checkLabel(q.rateAs)}`];
+  const branches = RESOLUTIONS.map((_, i) => partBranch(q, i, bucketed)).join('\n  UNION ALL\n');
+  return (
+    `SELECT ${[...keys, ...rate, `${value} AS ${checkLabel(q.as ?? 'value')}`].join(', ')}\nFROM (\n${branches}\n)` +
+    (keys.length > 0 ? `\nGROUP BY ${keys.join(', ')}` : '') +
+    '\nHAVING sum(t) > 0' +
+    (bucketed ? '\nORDER BY time' : '')
+  );
+}
+
+/**
+ * The part of a counter over all of it per bucket and group (e.g. 5xx under either status
+ * convention over all requests), read once: where ratioSql reads the counter once per selector.
+ */
+export function partSql(q: PartQuery): string {
+  return partOf(q, true);
+}
+
+/** The same over the whole range: one row per group (one row without groups, a stat). */
+export function partRangeSql(q: PartQuery): string {
+  return partOf(q, false);
+}
+
 export interface QuantileQuery extends MetricSelector {
   /** Quantiles with their column names, e.g. `{ p50: 0.5, p99: 0.99 }`. */
   quantiles: Readonly<Record<string, number>>;

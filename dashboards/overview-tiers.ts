@@ -1,7 +1,14 @@
 // The overview's tier kinds: member rule and throughput, errors, latency, saturation panels of each.
 
 import { joinSql, shareSql } from './joined-sql.ts';
-import { quantileSql, ratioSql, seriesSql, type MetricSelector, type Scope } from './metric-sql.ts';
+import {
+  partSql,
+  quantileSql,
+  ratioSql,
+  seriesSql,
+  type MetricSelector,
+  type Scope,
+} from './metric-sql.ts';
 import type { Membership } from './overview-members.ts';
 import type { Targets } from './panels.ts';
 
@@ -109,11 +116,10 @@ const LB: TierKind = {
       'Share of frontend responses with a 5xx status (haproxy_frontend_http_responses_total{code="5xx"} over all codes).',
     unit: 'percentunit',
     steps: ERROR_STEPS,
-    targets: shareSql({
-      series: sel('haproxy_frontend_http_responses_total'),
-      group: BY_TIER,
-      label: 'code',
-      part: "code = '5xx'",
+    targets: partSql({
+      of: sel('haproxy_frontend_http_responses_total'),
+      part: [{ code: '5xx' }],
+      by: BY_TIER,
       as: 'errors',
     }),
   },
@@ -157,11 +163,10 @@ const WEB: TierKind = {
       'Share of requests answered with a 5xx status, from the access logs (http_requests_total by status_class).',
     unit: 'percentunit',
     steps: ERROR_STEPS,
-    targets: shareSql({
-      series: sel('http_requests_total', ACCESS_LOG),
-      group: BY_TIER,
-      label: 'status_class',
-      part: "status_class = '5xx'",
+    targets: partSql({
+      of: sel('http_requests_total', ACCESS_LOG),
+      part: [{ status_class: '5xx' }],
+      by: BY_TIER,
       as: 'errors',
     }),
   },
@@ -343,11 +348,10 @@ const APP: TierKind = {
       'Share of application requests answered with a 5xx code (http_requests_total{code=~"5.."} over all).',
     unit: 'percentunit',
     steps: ERROR_STEPS,
-    targets: shareSql({
-      series: sel('http_requests_total', APP_REQUESTS),
-      group: BY_TIER,
-      label: 'code',
-      part: "match(code, '^5[0-9][0-9]$')",
+    targets: partSql({
+      of: sel('http_requests_total', APP_REQUESTS),
+      part: [{ code: { op: '=~', value: '5[0-9][0-9]' } }],
+      by: BY_TIER,
       as: 'errors',
     }),
   },
@@ -415,11 +419,10 @@ const HOSTS: TierKind = {
     unit: 'percentunit',
     max: 1,
     steps: FULL_STEPS,
-    targets: shareSql({
-      series: sel('node_cpu_seconds_total'),
-      group: BY_TIER,
-      label: 'mode',
-      part: "mode NOT IN ('idle', 'iowait')",
+    targets: partSql({
+      of: sel('node_cpu_seconds_total'),
+      part: [{ mode: { op: '!~', value: 'idle|iowait' } }],
+      by: BY_TIER,
       as: 'busy',
     }),
   },

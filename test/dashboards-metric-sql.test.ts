@@ -14,6 +14,8 @@ import {
   seriesSql,
   statSql,
   memberOf,
+  partRangeSql,
+  partSql,
   withTopMembers,
   type SeriesQuery,
 } from '../dashboards/metric-sql.ts';
@@ -203,6 +205,33 @@ describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {
     // The range ends a second before the data does; its first minute or hour may be cut.
     expect(Number(rate[0]?.['value'])).toBeGreaterThan(3.3 * 0.95);
     expect(Number(rate[0]?.['value'])).toBeLessThan(3.3 * 1.05);
+  });
+
+  it('a part of a counter from one read: matcher sets ORed, a series counted once', async () => {
+    // code 500 matches both sets: counted once, 1 of 11 requests on each host.
+    const part = [{ code: '500' }, { code: { op: '=~' as const, value: '5..' } }];
+    const series = await run(
+      partSql({ of: { metric: 'req_total' }, part, by: ['host'], as: 'share' }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(series.length).toBeGreaterThan(3);
+    for (const r of series) expect(Number(r['share'])).toBeCloseTo(1 / 11, 9);
+    const range = await run(
+      partRangeSql({ of: { metric: 'req_total' }, part, as: 'share', rateAs: 'rate' }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(range).toHaveLength(1);
+    expect(Number(range[0]?.['share'])).toBeCloseTo(1 / 11, 9);
+    expect(Number(range[0]?.['rate'])).toBeGreaterThan(3.3 * 0.95);
+    expect(Number(range[0]?.['rate'])).toBeLessThan(3.3 * 1.05);
+    const none = await run(
+      partRangeSql({ of: { metric: 'no_such_metric' }, part }),
+      rangeMs,
+      intervalMs,
+    );
+    expect(none).toEqual([]);
   });
 
   it('totals and quantiles over the whole range, one row per group', async () => {
