@@ -458,11 +458,6 @@ export function ratioSql(q: RatioQuery): string {
   return ratio(q, true);
 }
 
-/** The ratio over the whole range, one row per group. */
-export function ratioRangeSql(q: RatioQuery): string {
-  return ratio(q, false);
-}
-
 /** The ratio over the whole range, one row. */
 export function ratioStatSql(q: Omit<RatioQuery, 'by'>): string {
   return ratio(q, false);

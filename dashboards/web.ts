@@ -5,16 +5,15 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
 import { SEEN_IN_RANGE, SIZE, hostVariable, table as qualified, tierVariable } from './common.ts';
 import {
+  partRangeSql,
+  partSql,
   quantileSql,
   rangeQuantileSql,
-  ratioSql,
-  ratioStatSql,
   seriesSql,
   statSql,
   TOP_NOTE,
   memberOf,
   rangeSql,
-  ratioRangeSql,
   withTopMembers,
   type SeriesQuery,
   type MetricSelector,
@@ -64,10 +63,11 @@ const LATENCY_STEPS = [
   [2, 'red'],
 ] as const;
 
-const fiveXxRatio = (by?: readonly string[], only?: string) => ({
-  numerator: { ...access({ status_class: '5xx' }), ...(only ? { only } : {}) },
-  denominator: { ...access(), ...(only ? { only } : {}) },
-  ...(by ? { by } : {}),
+/** 5xx over all access-log requests, from one read (partSql). */
+const fiveXxRatio = (by: readonly string[] = [], only?: string) => ({
+  of: { ...access(), ...(only ? { only } : {}) },
+  part: [{ status_class: '5xx' }],
+  by,
 });
 
 /**
@@ -104,7 +104,7 @@ function overviewPanels() {
       title: '5xx ratio',
       description:
         'Requests answered with a 5xx status over all requests in the access logs, over the range.',
-      targets: ratioStatSql(fiveXxRatio()),
+      targets: partRangeSql(fiveXxRatio()),
       unit: 'percentunit',
       decimals: 2,
       steps: ERROR_STEPS,
@@ -236,7 +236,7 @@ function accessLogPanels() {
       description:
         '5xx responses over all requests in each host’s access log. Orange from 1 %, red from 5 %.' +
         TOP_NOTE,
-      targets: top(ratioSql(fiveXxRatio(BY_HOST, ONLY)), ratioRangeSql(fiveXxRatio(BY_HOST))),
+      targets: top(partSql(fiveXxRatio(BY_HOST, ONLY)), partRangeSql(fiveXxRatio(BY_HOST))),
       unit: 'percentunit',
       min: 0,
       steps: ERROR_STEPS,
