@@ -3,6 +3,7 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { SIZE, hostVariable, tierVariable } from './common.ts';
 import {
+  RANGE_SECONDS,
   ratioSql,
   ratioStatSql,
   seriesSql,
@@ -13,7 +14,6 @@ import {
 import { dashboardLink, haloDashboard, stat, table, timeseries, withSections } from './panels.ts';
 import {
   HOST_LINK,
-  RANGE_SECONDS,
   SERIES_HOST_LINK,
   UP_DOWN,
   columnLinks,

@@ -10,7 +10,7 @@ import {
   table as tableName,
   tierVariable,
 } from './common.ts';
-import { recentWhere } from './hosts-tables.ts';
+import { recentWhere } from './tier-tables.ts';
 import { joinRangeSql, joinSql, type JoinQuery } from './joined-sql.ts';
 import {
   TOP,

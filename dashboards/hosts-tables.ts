@@ -2,21 +2,9 @@
 
 import { TABLES } from '../core/conventions.ts';
 import { SEEN_IN_RANGE, table } from './common.ts';
-import { quoteLiteral } from './macros.ts';
+import { recentWhere } from './tier-tables.ts';
 
 const SAMPLES = table(TABLES.samples);
-
-/** Raw samples of the given metrics in the last five minutes of the range, on the selected hosts. */
-export function recentWhere(names: readonly string[]): string {
-  const name =
-    names.length === 1
-      ? `name = ${quoteLiteral(names[0]!)}`
-      : `name IN (${names.map(quoteLiteral).join(', ')})`;
-  return (
-    `${name} AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})\n` +
-    `      AND ts >= $__toTime - INTERVAL 5 MINUTE AND ts <= $__toTime`
-  );
-}
 
 /** Per host, the largest over its sources (a host may run the host source and node_exporter). */
 const perSource = (value: string, names: readonly string[], extra = '') =>

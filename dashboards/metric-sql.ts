@@ -195,8 +195,8 @@ const labelColumn = (l: string): string => `label_${checkLabel(l)}`;
 const step = (index: number): string => `greatest($__interval_s, ${RESOLUTIONS[index]!.seconds})`;
 const bucket = (index: number): string =>
   `toStartOfInterval(${RESOLUTIONS[index]!.raw ? 'toDateTime(ts)' : 'ts'}, INTERVAL ${step(index)} second)`;
-/** Seconds of the panel's range, for a rate over all of it. */
-const RANGE_SECONDS = `greatest(toUInt32(${RANGE}), 1)`;
+/** Seconds of the panel's range, never 0: a rate over the whole range is a total over this. */
+export const RANGE_SECONDS = `greatest(toUInt32(${RANGE}), 1)`;
 
 /** A series' value from its samples or rollup rows: rate, increase, or a gauge's avg/max/min. */
 function overExpr(over: Over, raw: boolean, seconds: string): string {
@@ -238,7 +238,7 @@ function branch(s: MetricSelector, shape: Shape, index: number): string {
     return plainBranch(shape, index, { ...src, fingerprint: 'fingerprint' });
   // Over the whole range a series' rows fold into one before its labels join (a day of minutes:
   // 1440 to 1); in buckets the join goes row by row, which measured as fast or faster.
-  if (!shape.bucketed) return joinedBranch(shape, index, { ...src, series: src.series });
+  if (!shape.bucketed) return joinedBranch(shape, { ...src, series: src.series });
   return plainBranch(shape, index, {
     from: `${src.from} AS r INNER JOIN (\n    ${src.series}\n  ) AS s ON r.fingerprint = s.fingerprint`,
     where: src.where,
@@ -293,39 +293,24 @@ function plainBranch(
  */
 function joinedBranch(
   shape: Shape,
-  index: number,
   src: { from: string; where: string; label: (l: string) => string; series: string },
 ): string {
-  const seconds = shape.bucketed ? step(index) : RANGE_SECONDS;
-  const perSeries = [...(shape.bucketed ? ['time'] : []), 'fingerprint'];
   // Partial aggregates per series and how the groups combine them: exact for every shape.
-  let partial: string;
-  let combined: string;
-  if (!oneLevel(shape.over, shape.across)) {
-    partial = `${overExpr(shape.over, false, seconds)} AS p`;
-    combined = `${shape.across}(p)`;
-  } else if (shape.over === 'avg') {
+  let partial = `${overExpr(shape.over, false, RANGE_SECONDS)} AS p`;
+  let combined = `${shape.across}(p)`;
+  if (shape.over === 'rate' || shape.over === 'increase') {
+    partial = 'sum(value_sum) AS p';
+    combined = shape.over === 'rate' ? `sum(p) / ${RANGE_SECONDS}` : 'sum(p)';
+  } else if (oneLevel(shape.over, shape.across) && shape.over === 'avg') {
     partial = 'sum(value_sum) AS p, sum(value_count) AS c';
     combined = 'sum(p) / nullIf(sum(c), 0)';
-  } else if (shape.over === 'max' || shape.over === 'min') {
-    partial = `${overExpr(shape.over, false, seconds)} AS p`;
-    combined = `${shape.over}(p)`;
-  } else {
-    partial = 'sum(value_sum) AS p';
-    combined = shape.over === 'rate' ? `sum(p) / ${seconds}` : 'sum(p)';
   }
-  const time = shape.bucketed ? [`${bucket(index)} AS time`] : [];
-  const keys = [...(shape.bucketed ? ['time'] : []), ...shape.by];
-  const groupBy = keys.length > 0 ? `GROUP BY ${keys.join(', ')}` : 'HAVING count() > 0';
-  const cols = [
-    ...(shape.bucketed ? ['time'] : []),
-    ...shape.by.map((l) => `${src.label(l)} AS ${checkLabel(l)}`),
-    `${combined} AS v`,
-  ];
+  const groupBy = shape.by.length > 0 ? `GROUP BY ${shape.by.join(', ')}` : 'HAVING count() > 0';
+  const cols = [...shape.by.map((l) => `${src.label(l)} AS ${checkLabel(l)}`), `${combined} AS v`];
   return (
     `  SELECT ${cols.join(', ')}\n  FROM (\n` +
-    `    SELECT ${[...time, 'fingerprint', partial].join(', ')}\n` +
-    `    FROM ${src.from}\n    WHERE ${src.where}\n    GROUP BY ${perSeries.join(', ')}\n` +
+    `    SELECT fingerprint, ${partial}\n` +
+    `    FROM ${src.from}\n    WHERE ${src.where}\n    GROUP BY fingerprint\n` +
     `  ) AS r INNER JOIN (\n    ${src.series}\n  ) AS s ON r.fingerprint = s.fingerprint\n  ${groupBy}`
   );
 }

@@ -3,7 +3,7 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
-import { SIZE, hostVariable, table as tableName, tierVariable } from './common.ts';
+import { RECENT, SIZE, hostVariable, table as tableName, tierVariable } from './common.ts';
 import { ratioSql, ratioStatSql, seriesSql, statSql, type Scope } from './metric-sql.ts';
 import {
   dashboardLink,
@@ -264,7 +264,7 @@ FROM (
   SELECT labels['account'] AS account, labels['stream'] AS stream, host, name, ts, value
   FROM ${SAMPLES}
   WHERE name IN ('nats_stream_messages', 'nats_stream_bytes', 'nats_stream_consumers')
-    AND ts >= $__toTime - INTERVAL 5 MINUTE AND ts <= $__toTime
+    AND ${RECENT}
     AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})
 )
 GROUP BY account, stream

@@ -1,7 +1,7 @@
 // Members of a tier kind for the overview: hosts seen, hosts up at the end of the range, redundancy.
 
 import { TABLES } from '../core/conventions.ts';
-import { SEEN_IN_RANGE, table } from './common.ts';
+import { RECENT, SEEN_IN_RANGE, table } from './common.ts';
 import { quoteLiteral } from './macros.ts';
 
 export interface Membership {
@@ -39,7 +39,7 @@ function upSources(m: Membership): string {
     `        SELECT tier, host, labels['source'] AS source, argMax(value, ts) AS latest\n` +
     `        FROM ${table(TABLES.samples)}\n` +
     `        WHERE name = 'halo_source_up' AND labels['type'] IN (${list(m.types)})\n` +
-    `          AND tier IN (\${tier:singlequote}) AND ts >= $__toTime - INTERVAL 5 MINUTE AND ts <= $__toTime\n` +
+    `          AND tier IN (\${tier:singlequote}) AND ${RECENT}\n` +
     `        GROUP BY tier, host, source\n` +
     `      ) WHERE latest = 1`
   );

@@ -3,7 +3,14 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
-import { SEEN_IN_RANGE, SIZE, hostVariable, table as tableName, tierVariable } from './common.ts';
+import {
+  RECENT,
+  SEEN_IN_RANGE,
+  SIZE,
+  hostVariable,
+  table as tableName,
+  tierVariable,
+} from './common.ts';
 import {
   BOTTOM_NOTE,
   quantileSql,
@@ -32,8 +39,6 @@ const SAMPLES = tableName(TABLES.samples);
 const SERIES = tableName(TABLES.series);
 const NOTIFICATIONS = tableName(TABLES.notifications);
 const VARIABLES = `tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})`;
-/** "Now": the last five minutes of raw samples before the end of the range. */
-const RECENT = `ts >= $__toTime - INTERVAL 5 MINUTE AND ts <= $__toTime`;
 
 const HOST_LINK: DataLink = {
   title: 'Host ${__field.labels.host}',

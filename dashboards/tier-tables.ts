@@ -5,24 +5,22 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { TABLES } from '../core/conventions.ts';
-import { table } from './common.ts';
+import { RECENT, table } from './common.ts';
 import { rangeSql, type MetricSelector } from './metric-sql.ts';
 import { quoteLiteral } from './macros.ts';
 
-/** Seconds of the panel's range, never 0: a rate over the range is a total over this. */
-export const RANGE_SECONDS = 'greatest(toUInt32($__toTime - $__fromTime), 1)';
+/** Raw samples of the given metrics on the selected hosts, recent ones only (see RECENT). */
+export function recentWhere(names: readonly string[]): string {
+  const name =
+    names.length === 1
+      ? `name = ${quoteLiteral(names[0]!)}`
+      : `name IN (${names.map(quoteLiteral).join(', ')})`;
+  return `${name} AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})\n      AND ${RECENT}`;
+}
 
-/**
- * Raw samples of the last five minutes before the range's end: "current state" reads only these,
- * so a 24-hour range costs the same as a 30-minute one.
- */
+/** The samples table and recentWhere, as a FROM … WHERE of current-state queries. */
 export function recentSamples(names: readonly string[]): string {
-  return (
-    `${table(TABLES.samples)}\n` +
-    `WHERE name IN (${names.map(quoteLiteral).join(', ')})\n` +
-    `  AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})\n` +
-    `  AND ts >= $__toTime - INTERVAL 5 MINUTE AND ts <= $__toTime`
-  );
+  return `${table(TABLES.samples)}\nWHERE ${recentWhere(names)}`;
 }
 
 /** Per group, the increase of counters over the range, one row a group: `by` and `v`. */

@@ -5,6 +5,7 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
 import { SEEN_IN_RANGE, SIZE, hostVariable, table as qualified, tierVariable } from './common.ts';
 import {
+  RANGE_SECONDS,
   partRangeSql,
   partSql,
   quantileSql,
@@ -23,7 +24,6 @@ import { dashboardLink, haloDashboard, stat, table, timeseries, withSections } f
 import {
   HOST_LINK,
   LOGS_LINK,
-  RANGE_SECONDS,
   SERIES_HOST_LINK,
   columnLinks,
   columnThresholds,
