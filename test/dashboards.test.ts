@@ -8,7 +8,8 @@ import { inDatabase } from '../dashboards/build.ts';
 import { DASHBOARDS, dashboardJson } from '../dashboards/index.ts';
 import { expandMacros, type MacroContext } from '../dashboards/macros.ts';
 import { checkDashboard } from '../dashboards/structure.ts';
-import { variableValues } from '../bench/dashboards-grafana.ts';
+import { allPanels, variableValues } from '../bench/dashboards-grafana.ts';
+import { isNumber, isTime } from './helpers/dashboard-queries.ts';
 import { seedHaStack, TIERS, type SeededStack } from './helpers/ha-stack.ts';
 
 interface Target {
@@ -42,11 +43,8 @@ interface Result {
 const golden = (file: string) =>
   fileURLToPath(new URL(`./fixtures/dashboards/${file}`, import.meta.url));
 
-const panelsOf = (panels: Panel[]): Panel[] =>
-  panels.flatMap((p) => [p, ...panelsOf(p.panels ?? [])]);
+const panelsOf = (panels: Panel[]): Panel[] => allPanels(panels) as Panel[];
 
-const isTime = (type: string): boolean => /^(Nullable\()?DateTime/.test(type);
-const isNumber = (type: string): boolean => /^(Nullable\()?(U?Int|Float|Decimal)/.test(type);
 const isText = (type: string): boolean =>
   /^(LowCardinality\()?(Nullable\()?(String|Enum|FixedString)/.test(type);
 

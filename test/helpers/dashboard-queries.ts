@@ -68,8 +68,11 @@ export async function runSql(
   return (await result.json()) as QueryResult;
 }
 
-const isTime = (type: string): boolean => /^(Nullable\()?DateTime/.test(type);
-const isNumber = (type: string): boolean => /^(Nullable\()?(U?Int|Float|Decimal)/.test(type);
+/** ClickHouse column types as the plugin reads them: a time, a number, a string label. */
+export const isTime = (type: string): boolean => /^(Nullable\()?DateTime/.test(type);
+export const isNumber = (type: string): boolean => /^(Nullable\()?(U?Int|Float|Decimal)/.test(type);
+export const isString = (type: string): boolean =>
+  /^(LowCardinality\()?(Nullable\()?String/.test(type);
 const isLabel = (type: string): boolean =>
   /^(LowCardinality\()?(Nullable\()?(String|Enum8)/.test(type);
 
