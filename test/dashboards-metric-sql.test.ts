@@ -3,8 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
-import { sqlInDatabase } from '../dashboards/build.ts';
-import { expandMacros } from '../dashboards/macros.ts';
 import {
   quantileSql,
   rangeQuantileSql,
@@ -19,6 +17,7 @@ import {
   withTopMembers,
   type SeriesQuery,
 } from '../dashboards/metric-sql.ts';
+import { runSql } from './helpers/dashboard-queries.ts';
 import { openTestStore } from './helpers/store.ts';
 
 const STEP = 10_000;
@@ -87,17 +86,13 @@ async function run(
   rangeMs: number,
   intervalMs: number,
 ): Promise<Array<Record<string, number | string>>> {
-  const expanded = sqlInDatabase(
-    expandMacros(sql, {
-      from: now - rangeMs,
-      to: now - 1000,
-      intervalMs,
-      variables: { tier: ['web'], host: ['h1', 'h2'] },
-    }),
-    database,
-  );
-  const result = await store.client.query({ query: expanded, format: 'JSON' });
-  return ((await result.json()) as { data: Array<Record<string, number | string>> }).data;
+  const { data } = await runSql(store, database, sql, {
+    from: now - rangeMs,
+    to: now - 1000,
+    intervalMs,
+    variables: { tier: ['web'], host: ['h1', 'h2'] },
+  });
+  return data as Array<Record<string, number | string>>;
 }
 
 /** Values of one group, leaving out the range's first bucket, which starts before the range. */

@@ -2,11 +2,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../core/store/store.ts';
-import { sqlInDatabase } from '../dashboards/build.ts';
-import { expandMacros, type MacroContext } from '../dashboards/macros.ts';
+import type { MacroContext } from '../dashboards/macros.ts';
 import { sloDashboard } from '../dashboards/slos.ts';
 import { checkDashboard, type DashboardJson } from '../dashboards/structure.ts';
-import { isNumber, isString, isTime } from './helpers/dashboard-queries.ts';
+import { isNumber, isString, isTime, runSql } from './helpers/dashboard-queries.ts';
 import { openTestStore } from './helpers/store.ts';
 
 // The JSON Grafana receives: builder output without functions or undefined fields.
@@ -171,11 +170,7 @@ describe('every SLO panel query on chDB', () => {
     await store?.close();
   });
 
-  const run = async (sql: string): Promise<Result> => {
-    const expanded = sqlInDatabase(expandMacros(sql, ctx), database);
-    const result = await store.client.query({ query: expanded, format: 'JSON' });
-    return (await result.json()) as Result;
-  };
+  const run = (sql: string): Promise<Result> => runSql(store, database, sql, ctx);
 
   const panels = built().panels as Panel[];
   const targets = panels.flatMap((p) =>

@@ -6,13 +6,11 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
 import { cacheDashboard } from '../dashboards/cache.ts';
-import { sqlInDatabase } from '../dashboards/build.ts';
 import { dbDashboard } from '../dashboards/db.ts';
 import { lbDashboard } from '../dashboards/lb.ts';
-import { expandMacros } from '../dashboards/macros.ts';
 import { checkDashboard, type DashboardJson } from '../dashboards/structure.ts';
 import { webDashboard } from '../dashboards/web.ts';
-import { isNumber, isString, isTime } from './helpers/dashboard-queries.ts';
+import { isNumber, isString, isTime, runSql } from './helpers/dashboard-queries.ts';
 import { openTestStore } from './helpers/store.ts';
 import { SOURCES, sampleRows, type Labels } from './helpers/tier-samples.ts';
 import { parseStats } from '../collector/agent/haproxy-csv.ts';
@@ -113,19 +111,8 @@ describe('every tier dashboard query on chDB', () => {
     await store?.close();
   });
 
-  const run = async (sql: string, rangeMs: number, intervalMs: number): Promise<Result> => {
-    const expanded = sqlInDatabase(
-      expandMacros(sql, {
-        from: to - rangeMs,
-        to,
-        intervalMs,
-        variables: VARIABLES,
-      }),
-      database,
-    );
-    const result = await store.client.query({ query: expanded, format: 'JSON' });
-    return (await result.json()) as Result;
-  };
+  const run = (sql: string, rangeMs: number, intervalMs: number): Promise<Result> =>
+    runSql(store, database, sql, { from: to - rangeMs, to, intervalMs, variables: VARIABLES });
 
   const targets = DASHBOARDS.flatMap(([uid, build]) =>
     built(build)
