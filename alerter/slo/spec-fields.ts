@@ -3,18 +3,10 @@
 import { z } from 'zod';
 import { SEVERITIES } from '../../core/conventions.ts';
 import { parseDuration } from '../../core/units.ts';
+import { isTimeZone } from '../../core/zoned-time.ts';
 import { WEEKDAYS, type Matcher, type Weekday } from './model.ts';
 
 const DURATION_TEXT = 'a duration like "5m", "1h" or "28d"';
-
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const name = z
   .string({ error: 'expected a name of lowercase letters, digits and -' })

@@ -17,7 +17,7 @@ export type {
   SloWindow,
   Weekday,
 } from './model.ts';
-export { isTimeZone, logMatcherSchema, selectorSchema } from './spec-fields.ts';
+export { logMatcherSchema, selectorSchema } from './spec-fields.ts';
 export { sloDocumentSchema } from './spec-schema.ts';
 export { parseWith, positionOf, readYamlDocuments, type YamlDoc } from './yaml-docs.ts';
 

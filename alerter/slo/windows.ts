@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/units.ts';
+import { zonedDate } from '../../core/zoned-time.ts';
 import { parseWith, readYamlDocuments, type Slo, type SloWindow } from './spec.ts';
 
 export interface BurnRateTier {
@@ -88,21 +89,13 @@ export function workbookTable(): TierTable {
   return workbook;
 }
 
-/** Calendar fields of `at` in a time zone. */
-function zonedYearMonth(at: Date, timeZone: string): { year: number; month: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric' })
-    .formatToParts(at)
-    .reduce<Record<string, string>>((acc, p) => ({ ...acc, [p.type]: p.value }), {});
-  return { year: Number(parts['year']), month: Number(parts['month']) };
-}
-
 /**
  * The length of an SLO window. A calendar window has the nominal length (whole days) of the
  * month or quarter that holds `now` in its time zone: DST shifts do not change the budget.
  */
 export function periodMs(window: SloWindow, now: Date = new Date()): number {
   if (window.kind === 'rolling') return window.periodMs;
-  const { year, month } = zonedYearMonth(now, window.timeZone);
+  const { year, month } = zonedDate(window.timeZone, now.getTime());
   const first = window.unit === 'month' ? month : month - ((month - 1) % 3);
   const months = window.unit === 'month' ? 1 : 3;
   return Date.UTC(year, first - 1 + months, 1) - Date.UTC(year, first - 1, 1);

@@ -1,7 +1,7 @@
 // Named time intervals in Alertmanager's format (zod): times, weekdays, days_of_month, months, years, location.
 
 import { z } from 'zod';
-import { isTimeZone } from '../slo/spec-fields.ts';
+import { isTimeZone } from '../../core/zoned-time.ts';
 
 /** Minutes of the day, [startMinute, endMinute): 09:00–17:00 is 540–1020. */
 export interface TimeRange {
