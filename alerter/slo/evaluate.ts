@@ -6,11 +6,13 @@ import { TABLES } from '../../core/conventions.ts';
 import { join, sql } from '../../core/store/sql.ts';
 import { storeError, type Store } from '../../core/store/store.ts';
 import { formatDuration } from '../../core/units.ts';
+import { DEFAULT_POLICY, type SegmentPolicy } from '../query/segments.ts';
+import { zonedDate, zonedDayStart } from '../../core/zoned-time.ts';
 import { burnRate, errorBudget } from './burn.ts';
 import { isExcluded } from './exclusions.ts';
 import type { Slo } from './model.ts';
-import { countsEvents, measureEvents } from './events.ts';
-import { sliQuery, type MeasureWindow } from './sli-query.ts';
+import { countsEvents, measureEvents, type SeriesSink } from './events.ts';
+import { sliQuery, type MeasureWindow, type SliCounts } from './sli-query.ts';
 import { periodMs, tiersForSlo, type BurnRateTier } from './windows.ts';
 
 export interface WindowMeasure {
@@ -53,50 +55,9 @@ const DAY = 86_400_000;
 export function periodStart(slo: Slo, at: number): number {
   const { window } = slo;
   if (window.kind === 'rolling') return at - window.periodMs;
-  const { year, month } = zonedYearMonth(window.timeZone, at);
+  const { year, month } = zonedDate(window.timeZone, at);
   const first = window.unit === 'month' ? month : month - ((month - 1) % 3);
-  return monthStart(window.timeZone, year, first);
-}
-
-function zonedYearMonth(timeZone: string, at: number): { year: number; month: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-  }).formatToParts(new Date(at));
-  return {
-    year: Number(parts.find((p) => p.type === 'year')?.value),
-    month: Number(parts.find((p) => p.type === 'month')?.value),
-  };
-}
-
-const monthStarts = new Map<string, number>();
-
-/**
- * The first instant of a month in a time zone: local midnight of the 1st, or the first instant
- * after it when the zone skips midnight that day. Found by bisection (offsets are at most 14 h
- * either side of UTC), and remembered.
- */
-function monthStart(timeZone: string, year: number, month: number): number {
-  const key = `${timeZone} ${year} ${month}`;
-  const known = monthStarts.get(key);
-  if (known !== undefined) return known;
-  const utcMidnight = Date.UTC(year, month - 1, 1);
-  const started = (t: number) => {
-    const z = zonedYearMonth(timeZone, t);
-    return z.year > year || (z.year === year && z.month >= month);
-  };
-  let lo = utcMidnight - 15 * HOUR; // not started yet
-  let hi = utcMidnight + 15 * HOUR; // started
-  while (hi - lo > 1000) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    if (started(mid)) hi = mid;
-    else lo = mid;
-  }
-  // Offsets are whole seconds: the month starts on the first whole second after `lo`.
-  const start = Math.ceil((lo + 1) / 1000) * 1000;
-  monthStarts.set(key, start);
-  return start;
+  return zonedDayStart(window.timeZone, year, first);
 }
 
 interface Plan {
@@ -197,45 +158,46 @@ function evaluation(
 /** SLOs of other SLI kinds (probes, logs) measured together in one query. */
 const CHUNK = 5;
 
+/** An SLO and the windows to measure it over. */
+export interface MeasureItem {
+  slo: Slo;
+  windows: readonly MeasureWindow[];
+}
+
 /**
- * Evaluates every SLO at `at` (ms). Event-count SLOs (ratio, latency) are measured together,
- * one query per distinct set of windows; the others a few per query. An SLO without data yet
- * has no instance and no evaluation.
+ * Good and total per instance and window of each item (same order). Event-count SLOs (ratio,
+ * latency) are measured together, one query per distinct set of windows; the others a few per
+ * query, read as `policy` says. An SLO without data has no instance. `onSeries` sees each series of the event-count
+ * SLOs with its sums (see measureEvents).
  */
-export async function evaluateSlos(
+export async function measureMany(
   store: Store,
-  slos: readonly Slo[],
-  at: number,
-): Promise<SloEvaluation[]> {
-  const plans = slos.map((slo) => plan(slo, at));
-  const out: SloEvaluation[] = [];
-  const events = plans.filter((p) => countsEvents(p.slo));
-  const others = plans.filter((p) => !countsEvents(p.slo));
+  items: readonly MeasureItem[],
+  onSeries?: SeriesSink,
+  policy: SegmentPolicy = DEFAULT_POLICY,
+): Promise<Array<Map<string, SliCounts>>> {
+  const out = items.map(() => new Map<string, SliCounts>());
+  const events = items.map((item, k) => ({ item, k })).filter((e) => countsEvents(e.item.slo));
+  const others = items.map((item, k) => ({ item, k })).filter((e) => !countsEvents(e.item.slo));
   if (events.length > 0) {
-    let measured: Awaited<ReturnType<typeof measureEvents>>;
+    let measured: Array<Map<string, SliCounts>>;
     try {
       measured = await measureEvents(
         store,
-        events.map((p) => ({ slo: p.slo, windows: p.windows.map((w) => w.measure) })),
+        events.map((e) => e.item),
+        policy,
+        onSeries && ((i, series) => onSeries(events[i]!.k, series)),
       );
     } catch (err) {
-      throw storeError(`evaluate ${events.length} SLOs`, err);
+      throw storeError(`measure ${events.length} SLOs`, err);
     }
-    events.forEach((p, k) => {
-      for (const [instance, counts] of measured[k]!)
-        out.push(evaluation(p, instance, at, counts.good, counts.total));
-    });
+    events.forEach((e, i) => (out[e.k] = measured[i]!));
   }
   for (let i = 0; i < others.length; i += CHUNK) {
     const chunk = others.slice(i, i + CHUNK);
-    const built = chunk.map((p, k) => ({
-      p,
-      k,
-      q: sliQuery(
-        store,
-        p.slo,
-        p.windows.map((w) => w.measure),
-      ),
+    const built = chunk.map((e) => ({
+      k: e.k,
+      q: sliQuery(store, e.item.slo, e.item.windows, policy),
     }));
     const branches = built
       .filter((b) => b.q !== undefined)
@@ -246,18 +208,42 @@ export async function evaluateSlos(
       rows = await store.query(join(branches, ' UNION ALL '));
     } catch (err) {
       throw storeError(
-        `evaluate ${chunk.length} SLOs (${chunk.map((p) => p.slo.name).join(', ')})`,
+        `measure ${chunk.length} SLOs (${chunk.map((e) => e.item.slo.name).join(', ')})`,
         err,
       );
     }
     for (const row of rows) {
-      const b = built[Number(row.k)]!;
+      const k = Number(row.k);
+      const b = built.find((x) => x.k === k)!;
       const total = row.total.map(Number);
       const part = row.part.map(Number);
       const good = b.q!.partIsGood ? part : part.map((bad, j) => (total[j] ?? 0) - bad);
-      out.push(evaluation(b.p, row.instance, at, good, total));
+      out[k]!.set(row.instance, { good, total });
     }
   }
+  return out;
+}
+
+/**
+ * Evaluates every SLO at `at` (ms), each over its tiers' windows and its period. An SLO without
+ * data yet has no instance and no evaluation.
+ */
+export async function evaluateSlos(
+  store: Store,
+  slos: readonly Slo[],
+  at: number,
+): Promise<SloEvaluation[]> {
+  const plans = slos.map((slo) => plan(slo, at));
+  // Store errors name the SLOs measured (measureMany).
+  const measured = await measureMany(
+    store,
+    plans.map((p) => ({ slo: p.slo, windows: p.windows.map((w) => w.measure) })),
+  );
+  const out: SloEvaluation[] = [];
+  plans.forEach((p, k) => {
+    for (const [instance, counts] of measured[k]!)
+      out.push(evaluation(p, instance, at, counts.good, counts.total));
+  });
   return out;
 }
 

@@ -20,6 +20,20 @@ export interface EventItem {
   windows: readonly MeasureWindow[];
 }
 
+/** One series of an event-count SLO and its sums per window, as measureEvents read them. */
+export interface MeasuredSeries {
+  row: SeriesRow;
+  instance: string;
+  /** Counted in the total, in the part (good, or bad when `partIsGood` is false). */
+  total: boolean;
+  part: boolean;
+  partIsGood: boolean;
+  sums: readonly number[];
+}
+
+/** Receives each measured series with the index of its item. */
+export type SeriesSink = (item: number, series: MeasuredSeries) => void;
+
 /** Whether an SLO's SLI counts events (and so can be measured with others). */
 export function countsEvents(slo: Slo): boolean {
   return slo.sli.kind === 'ratio' || slo.sli.kind === 'latency';
@@ -162,6 +176,7 @@ export async function measureEvents(
   store: Store,
   items: readonly EventItem[],
   policy: SegmentPolicy = DEFAULT_POLICY,
+  onSeries?: SeriesSink,
 ): Promise<Array<Map<string, SliCounts>>> {
   const out = items.map(() => new Map<string, SliCounts>());
   if (items.length === 0) return out;
@@ -215,6 +230,14 @@ export async function measureEvents(
         let p = part.get(s.instance);
         if (!p) part.set(s.instance, (p = Array(windows).fill(0)));
         if (!values) continue;
+        onSeries?.(k, {
+          row: s.row,
+          instance: s.instance,
+          total: s.total,
+          part: s.part,
+          partIsGood,
+          sums: values,
+        });
         for (let w = 0; w < windows; w++) {
           if (s.total) c.total[w]! += values[w] ?? 0;
           if (s.part) p[w]! += values[w] ?? 0;
