@@ -12,6 +12,7 @@ import { createAlerterApi } from '../alerter/api.ts';
 import { Lease } from '../alerter/ha/lease.ts';
 import { createNotifyApi } from '../alerter/api-v2/index.ts';
 import { Notifier } from '../alerter/notify/notifier.ts';
+import { ReportScheduler } from '../alerter/report/schedule.ts';
 import { SilenceStore } from '../alerter/silence/index.ts';
 import { canFire, errorBudget } from '../alerter/slo/burn.ts';
 import { expandFiles, loadSlos } from '../alerter/slo/load.ts';
@@ -97,6 +98,20 @@ export async function startAlerter(options: {
     ...(notifier ? { notifier } : {}),
   });
   alerter.start();
+  // Scheduled SLO reports: of several alerters the one holding the lease sends them.
+  const reports =
+    config.reports.schedules.length > 0
+      ? new ReportScheduler({
+          config: config.reports,
+          receivers: config.notify?.receivers ?? [],
+          ...(config.notify ? { delivery: config.notify.delivery } : {}),
+          store,
+          slos,
+          logger,
+          leading: () => lease.leading,
+        })
+      : undefined;
+  reports?.start();
   log.info(
     { slos: slos.length, rules: ruleList.length, interval: section.interval.text },
     'alerter started',
@@ -122,6 +137,7 @@ export async function startAlerter(options: {
     slos,
     app,
     stop: async () => {
+      await reports?.stop();
       await alerter.stop();
       await silences?.close();
     },

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { apiConfigSchema } from '../alerter/api-v2/index.ts';
 import { alerterConfigSchema } from '../alerter/config.ts';
 import { notifyConfigSchema } from '../alerter/notify/config.ts';
+import { reportsConfigSchema } from '../alerter/report/config.ts';
 import { agentConfigSchema } from '../collector/agent/config.ts';
 import { SOURCE_DEFINITIONS } from '../collector/agent/sources/index.ts';
 import { ingestConfigSchema } from '../collector/ingest/config.ts';
@@ -17,6 +18,7 @@ export const haloConfigSchema = extendConfigSchema({
   alerter: alerterConfigSchema,
   notify: notifyConfigSchema.optional(),
   api: apiConfigSchema.prefault({}),
+  reports: reportsConfigSchema,
 });
 
 export type FullConfig = z.output<typeof haloConfigSchema>;

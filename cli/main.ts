@@ -7,6 +7,7 @@ import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { VERSION } from '../core/version.ts';
 import { haloConfigSchema, type FullConfig } from './config-schema.ts';
+import type { ReportOptions } from './report.ts';
 
 // Each role is loaded when its command runs, so that an agent does not carry the store's
 // client (or the embedded engine) in memory.
@@ -188,6 +189,36 @@ export function buildProgram(): Command {
         process.stdout.write(await runBacktest(load(command).config, files, opts));
       },
     );
+
+  program
+    .command('report')
+    .description(
+      'the SLO report of a period (attainment, error budget, burn-down, incidents, top contributors) as html, md, csv, json or pdf',
+    )
+    .option(
+      '--period <period>',
+      'a calendar month (2026-10), quarter (2026-Q4) or ISO week (2026-W47)',
+    )
+    .option('--last <duration>', 'the last N up to now instead (e.g. 7d)')
+    .option('--format <format>', 'html, md, csv, json or pdf (pdf needs chromium)', 'html')
+    .option('--out <path>', 'write to this file (default: stdout; pdf needs a file)')
+    .option(
+      '--time-zone <zone>',
+      'IANA time zone of calendar periods (default: reports.time_zone, else UTC)',
+    )
+    .option('--slos <files...>', 'SLO files (default: alerter.slos)')
+    .option(
+      '--schedule <name>',
+      'run a schedule of reports.schedules now: its files and its Slack post',
+    )
+    .option('--now <time>', 'ISO 8601 time taken as now (default: the clock)')
+    .action(async (opts: ReportOptions, command: Command) => {
+      const { config } = load(command);
+      // Quiet: the store logs at info, and stdout may be the report itself.
+      const logger = createLogger({ level: 'warn' });
+      const { runReport } = await import('./report.ts');
+      process.stdout.write(await runReport(config, logger, opts));
+    });
 
   const route = program.command('route').description('notification routing tools');
   route

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu machine for Halo: nats-server from apt when missing, npm packages when stale.
-# Run by `npm start` and `npm test` (prestart/pretest) and by .ci/run; safe to run again.
+# Run by `npm start` and `npm test` (prestart/pretest; `test` adds Chromium) and by .ci/run; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,12 @@ command -v nginx >/dev/null 2>&1 || need_packages+=(nginx)
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need_packages+=(prometheus-node-exporter)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_packages+=(postgresql)
+# The report tests open the HTML report in headless Chromium (screenshots, PDF); `npm start` does
+# not need it (`halo report --format pdf` says how to install it when it is missing).
+if [ "${1:-}" = "test" ]; then
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+    command -v google-chrome >/dev/null 2>&1 || need_packages+=(chromium)
+fi
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
