@@ -58,10 +58,12 @@ export const TABLES = {
   migrations: 'schema_migrations',
   samples: 'samples',
   samples1m: 'samples_1m',
+  samples5m: 'samples_5m',
   samples1h: 'samples_1h',
   series: 'series',
   ingestJournal: 'ingest_journal',
   logs: 'logs',
+  logsErrors: 'logs_errors',
   alerts: 'alert_history',
   notifications: 'notification_log',
   sloEvaluations: 'slo_evaluations',
@@ -75,3 +77,5 @@ export type PromotedLabel = (typeof PROMOTED_LABELS)[number];
 /** Log severities, lowest first (OpenTelemetry's short names). */
 export const SEVERITIES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+/** The severities of error lines: the error panels and the logs_errors table (migration 10). */
+export const ERROR_SEVERITIES = ['error', 'fatal'] as const satisfies readonly Severity[];

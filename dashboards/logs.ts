@@ -4,7 +4,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
-import { SEVERITIES, TABLES } from '../core/conventions.ts';
+import { ERROR_SEVERITIES, SEVERITIES, TABLES } from '../core/conventions.ts';
 import { queryVariable, table as tableName } from './common.ts';
 import {
   dashboardLink,
@@ -17,9 +17,11 @@ import {
 } from './panels.ts';
 
 const LOGS = tableName(TABLES.logs);
+/** Error and fatal lines only (migration 10): the error panels read a hundredth of the lines. */
+const ERROR_LOGS = tableName(TABLES.logsErrors);
 /** Lines a logs panel shows at most: the newest ones. */
 export const LINE_LIMIT = 1000;
-const ERROR_SEVERITIES = `('error', 'fatal')`;
+const ERRORS = `(${ERROR_SEVERITIES.map((s) => `'${s}'`).join(', ')})`;
 
 /**
  * A textbox's text as a ClickHouse string. The plugin inserts a single value as it is, unquoted
@@ -51,7 +53,7 @@ function where(severity: 'variable' | 'errors'): string {
 /** The variables' filters: columns of the volume projection as well as of the lines. */
 function filters(severity: 'variable' | 'errors'): string {
   return `tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote}) AND service IN (\${service:singlequote})
-  AND severity IN ${severity === 'errors' ? ERROR_SEVERITIES : '(${severity:singlequote})'}`;
+  AND severity IN ${severity === 'errors' ? ERRORS : '(${severity:singlequote})'}`;
 }
 
 /**
@@ -69,7 +71,7 @@ export const TOP_ERRORS_SCAN = 10_000;
 function linesSql(severity: 'variable' | 'errors'): string {
   return `${WITH_TEXT}
 SELECT ${LINE_COLUMNS}
-FROM ${LOGS}
+FROM ${severity === 'errors' ? ERROR_LOGS : LOGS}
 WHERE ${where(severity)}
 ${NEWEST_FIRST}`;
 }
@@ -118,7 +120,7 @@ SELECT
   max(ts) AS last_seen
 FROM (
   SELECT ts, service, body
-  FROM ${LOGS}
+  FROM ${ERROR_LOGS}
   WHERE ${where('errors')}
   ORDER BY ts DESC
   LIMIT ${TOP_ERRORS_SCAN}

@@ -1,5 +1,6 @@
 // Panel SQL over metric samples: rates, gauges, ratios and histogram quantiles, read from raw
-// samples or the 1-minute/1-hour rollups depending on the time range, as Grafana panel text.
+// samples or the 1-minute, 5-minute or 1-hour rollups depending on the time range, as Grafana
+// panel text.
 //
 // Counters are stored as per-interval deltas, so a rate is a sum of deltas over a bucket's
 // seconds and an error ratio a ratio of sums. Every query has one branch per resolution, each
@@ -53,10 +54,14 @@ interface Resolution {
   raw: boolean;
 }
 
-/** Ranges up to 1 h read raw samples, up to 3 days the minute rollup, longer ones the hourly one. */
+/**
+ * Ranges up to 1 h read raw samples, up to 12 h the minute rollup, up to 3 days the 5-minute one
+ * (a day in 288 points, as Datadog draws it), longer ones the hourly one.
+ */
 export const RESOLUTIONS: readonly Resolution[] = [
   { table: table(TABLES.samples), seconds: 1, upTo: 3600, raw: true },
-  { table: table(TABLES.samples1m), seconds: 60, upTo: 3 * 86_400, raw: false },
+  { table: table(TABLES.samples1m), seconds: 60, upTo: 12 * 3600, raw: false },
+  { table: table(TABLES.samples5m), seconds: 300, upTo: 3 * 86_400, raw: false },
   { table: table(TABLES.samples1h), seconds: 3600, raw: false },
 ];
 

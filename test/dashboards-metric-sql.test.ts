@@ -73,11 +73,12 @@ afterAll(async () => {
   await store?.close();
 });
 
-/** Each range reads another table: raw samples, the minute rollup, the hourly one. */
+/** Each range reads another table: raw samples, the minute, 5-minute and hourly rollups. */
 const RANGES = [
   ['30 minutes (raw samples)', 30 * 60_000, 20_000],
-  ['1 day (minute rollup)', 24 * HOUR, 20_000],
-  ['1 day in 10-minute buckets (minute rollup)', 24 * HOUR, 600_000],
+  ['6 hours (minute rollup)', 6 * HOUR, 20_000],
+  ['1 day (5-minute rollup)', 24 * HOUR, 20_000],
+  ['1 day in 10-minute buckets (5-minute rollup)', 24 * HOUR, 600_000],
   ['4 days (hourly rollup)', 4 * 24 * HOUR, 600_000],
 ] as const;
 

@@ -40,12 +40,15 @@ describe('migrations', () => {
   it('applied twice, and their statements run again, leave the same schema', async () => {
     const { store, config } = await fresh();
     const first = await describeSchema(store);
-    // Every table of the conventions, and the two views that feed the rollups.
+    // Every table of the conventions, the three views that feed the rollups and the error lines'.
+    const rollupViews = [TABLES.samples1m, TABLES.samples5m, TABLES.samples1h].map(
+      (t) => `${t}_mv`,
+    );
     expect(Object.keys(first).sort()).toEqual(
-      [...Object.values(TABLES), `${TABLES.samples1m}_mv`, `${TABLES.samples1h}_mv`].sort(),
+      [...Object.values(TABLES), ...rollupViews, `${TABLES.logsErrors}_mv`].sort(),
     );
     // The rollup views leave labels out: a rollup row finds its labels in series by fingerprint.
-    for (const view of [`${TABLES.samples1m}_mv`, `${TABLES.samples1h}_mv`]) {
+    for (const view of rollupViews) {
       expect(first[view], view).not.toMatch(/\blabels\b/);
       expect(first[view], view).toContain('GROUP BY fingerprint, ts');
     }
@@ -87,10 +90,12 @@ describe('migrations', () => {
       },
     });
     const result = await migrate(store, changed, silentLogger());
-    expect(result.ttlUpdated.sort()).toEqual([TABLES.logs, TABLES.samples]);
+    // The error lines are kept as long as the logs.
+    expect(result.ttlUpdated.sort()).toEqual([TABLES.logs, TABLES.logsErrors, TABLES.samples]);
     const schema = await describeSchema(store);
     expect(schema[TABLES.samples]).toContain('TTL toDateTime(ts) + toIntervalSecond(604800)');
     expect(schema[TABLES.logs]).toContain('TTL toDateTime(ts) + toIntervalSecond(259200)');
+    expect(schema[TABLES.logsErrors]).toContain('TTL toDateTime(ts) + toIntervalSecond(259200)');
     expect((await migrate(store, changed, silentLogger())).ttlUpdated).toEqual([]);
 
     // A series is kept as long as the hourly rollup, and a day more (its last_seen trails its
@@ -557,7 +562,10 @@ function totalOf(rows: readonly SampleRow[]): { sum: number; count: string } {
 }
 
 /** Every rollup row's values per fingerprint and bucket: what a migration must leave alone. */
-async function rollupRows(store: Store, rollup: 'samples1m' | 'samples1h'): Promise<unknown[]> {
+async function rollupRows(
+  store: Store,
+  rollup: 'samples1m' | 'samples5m' | 'samples1h',
+): Promise<unknown[]> {
   return store.query(
     sql`SELECT toString(fingerprint) AS fp, toString(ts) AS ts, any(name) AS name, any(host) AS host,
           sum(value_sum) AS sum, toString(sum(value_count)) AS count, min(value_min) AS min,
@@ -758,6 +766,16 @@ describe('series', () => {
     expect((await storedSeries(store)).fingerprints).toEqual(hourly?.fps);
     expect(await rollupRows(store, 'samples1m')).toEqual(minuteV4);
     expect(await rollupRows(store, 'samples1h')).toEqual(hourV4);
+    // Migration 9 folded the minutes into 5-minute buckets: the same sums, counts and extremes.
+    const fiveOfMinutes = await store.query(
+      sql`SELECT toString(fingerprint) AS fp, toString(toStartOfFiveMinutes(ts)) AS ts,
+            any(name) AS name, any(host) AS host, sum(value_sum) AS sum,
+            toString(sum(value_count)) AS count, min(value_min) AS min, max(value_max) AS max,
+            argMaxMerge(value_last) AS last
+          FROM ${ident(store.table('samples1m'))} GROUP BY fingerprint, ts ORDER BY fp, ts`,
+    );
+    expect(fiveOfMinutes.length).toBeGreaterThan(0);
+    expect(await rollupRows(store, 'samples5m')).toEqual(fiveOfMinutes);
     // A label matcher through series finds the retired series in the hourly rollup.
     expect(await hourlyByLabel(store, 'requests', 'code')).toEqual(byCodeV4);
     for (const series of [retired, ancient]) {
@@ -820,6 +838,7 @@ describe('series', () => {
       schema: await describeSchema(store),
       series: await storedSeries(store),
       minute: await rollupRows(store, 'samples1m'),
+      five: await rollupRows(store, 'samples5m'),
       hour: await rollupRows(store, 'samples1h'),
       byCode: await hourlyByLabel(store, 'requests', 'code'),
     };
@@ -827,10 +846,17 @@ describe('series', () => {
     const series = MIGRATIONS.find((m) => m.version === 5);
     expect(series?.name).toBe('series table; rollups keyed by fingerprint');
     for (const statement of series!.statements(ddlContext(config))) await store.command(statement);
+    // And the backfills of 9 and 10 again: they fill empty tables only.
+    for (const version of [9, 10])
+      for (const statement of MIGRATIONS.find((m) => m.version === version)!.statements(
+        ddlContext(config),
+      ))
+        await store.command(statement);
     expect({
       schema: await describeSchema(store),
       series: await storedSeries(store),
       minute: await rollupRows(store, 'samples1m'),
+      five: await rollupRows(store, 'samples5m'),
       hour: await rollupRows(store, 'samples1h'),
       byCode: await hourlyByLabel(store, 'requests', 'code'),
     }).toEqual(snapshot);

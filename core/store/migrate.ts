@@ -12,10 +12,13 @@ import { storeError, type Store } from './store.ts';
 const RETENTION: Record<string, keyof HaloConfig['clickhouse']['retention']> = {
   [TABLES.samples]: 'samples',
   [TABLES.samples1m]: 'rollups_1m',
+  // Kept as long as the minutes it is made of: a range that reads it reads them otherwise.
+  [TABLES.samples5m]: 'rollups_1m',
   [TABLES.samples1h]: 'rollups_1h',
   // A series' labels are needed as long as its longest-kept rollup.
   [TABLES.series]: 'rollups_1h',
   [TABLES.logs]: 'logs',
+  [TABLES.logsErrors]: 'logs',
   [TABLES.alerts]: 'alerts',
   [TABLES.notifications]: 'notifications',
   [TABLES.sloEvaluations]: 'slo_evaluations',
@@ -25,10 +28,12 @@ const RETENTION: Record<string, keyof HaloConfig['clickhouse']['retention']> = {
 const TTL_EXPR: Record<string, string> = {
   [TABLES.samples]: 'toDateTime(ts)',
   [TABLES.samples1m]: 'ts',
+  [TABLES.samples5m]: 'ts',
   [TABLES.samples1h]: 'ts',
   [TABLES.series]: 'last_seen',
   [TABLES.ingestJournal]: 'toDateTime(written)',
   [TABLES.logs]: 'toDateTime(ts)',
+  [TABLES.logsErrors]: 'toDateTime(ts)',
   [TABLES.alerts]: 'toDateTime(ts)',
   [TABLES.notifications]: 'toDateTime(ts)',
   [TABLES.sloEvaluations]: 'toDateTime(ts)',

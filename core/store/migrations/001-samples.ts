@@ -12,7 +12,8 @@ const SERIES_COLUMNS = [
 ];
 const SERIES_KEY = '(name, tier, host, service, fingerprint, ts)';
 
-function rollupTable(ctx: DdlContext, name: string): string[] {
+/** A rollup table: one row per series and bucket, in the samples' key order. */
+export function rollupTable(ctx: DdlContext, name: string): string[] {
   return createTable(ctx, {
     name,
     columns: [

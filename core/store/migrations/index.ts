@@ -8,6 +8,8 @@ import { migration as series } from './005-series.ts';
 import { migration as ingestJournal } from './006-ingest-journal.ts';
 import { migration as sloBudget } from './007-slo-budget.ts';
 import { migration as logsVolume } from './008-logs-volume.ts';
+import { migration as samples5m } from './009-samples-5m.ts';
+import { migration as logsErrors } from './010-logs-errors.ts';
 import type { Migration } from './types.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -19,5 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ingestJournal,
   sloBudget,
   logsVolume,
+  samples5m,
+  logsErrors,
 ];
 export type { Migration } from './types.ts';
