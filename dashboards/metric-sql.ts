@@ -200,6 +200,15 @@ const labelColumn = (l: string): string => `label_${checkLabel(l)}`;
 const step = (index: number): string => `greatest($__interval_s, ${RESOLUTIONS[index]!.seconds})`;
 const bucket = (index: number): string =>
   `toStartOfInterval(${RESOLUTIONS[index]!.raw ? 'toDateTime(ts)' : 'ts'}, INTERVAL ${step(index)} second)`;
+/**
+ * The bucket of a time series over data stored more finely than the metric rollups (SLO
+ * evaluations every interval): Grafana's interval, never finer than the rollup the range would
+ * read, so that a day is 288 points here too.
+ */
+export const RANGE_STEP_SECONDS = `greatest($__interval_s, multiIf(${RESOLUTIONS.slice(0, -1)
+  .map((r) => `${RANGE} <= ${r.upTo}, ${r.seconds}`)
+  .join(', ')}, ${RESOLUTIONS.at(-1)!.seconds}))`;
+
 /** Seconds of the panel's range, never 0: a rate over the whole range is a total over this. */
 export const RANGE_SECONDS = `greatest(toUInt32(${RANGE}), 1)`;
 

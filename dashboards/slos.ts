@@ -7,6 +7,7 @@ import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-s
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { TABLES } from '../core/conventions.ts';
 import { SIZE, datasource, query, queryVariable, table, thresholds } from './common.ts';
+import { RANGE_STEP_SECONDS } from './metric-sql.ts';
 import { dashboardLink } from './panels.ts';
 
 const EVALUATIONS = table(TABLES.sloEvaluations);
@@ -42,7 +43,7 @@ const SERVICE_LOGS_LINK = {
 /** SLI (1 − error ratio over the period) against the objective, per SLO. */
 export function sliPanel(): TimeseriesPanelBuilder {
   const sql = `SELECT
-  $__timeInterval(ts) AS time,
+  toStartOfInterval(toDateTime(ts), INTERVAL ${RANGE_STEP_SECONDS} second) AS time,
   slo,
   service,
   1 - avg(error_ratio) AS sli,
@@ -99,7 +100,7 @@ FROM (
 /** Budget burn-down: the budget left over time, per SLO. */
 export function budgetBurnDownPanel(): TimeseriesPanelBuilder {
   const sql = `SELECT
-  $__timeInterval(ts) AS time,
+  toStartOfInterval(toDateTime(ts), INTERVAL ${RANGE_STEP_SECONDS} second) AS time,
   slo,
   min(budget_remaining) AS budget_remaining
 FROM ${EVALUATIONS}
@@ -121,7 +122,7 @@ ORDER BY time`;
 /** Burn rate per SLO and window, with the alert factors drawn as dashed lines. */
 export function burnRatePanel(): TimeseriesPanelBuilder {
   const sql = `SELECT
-  $__timeInterval(ts) AS time,
+  toStartOfInterval(toDateTime(ts), INTERVAL ${RANGE_STEP_SECONDS} second) AS time,
   slo,
   service,
   window,

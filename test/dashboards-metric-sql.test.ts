@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
 import {
+  RANGE_STEP_SECONDS,
   quantileSql,
   rangeQuantileSql,
   rangeSql,
@@ -102,6 +103,16 @@ const valuesOf = (data: Array<Record<string, number | string>>, key: string, gro
     .filter((r) => r[key] === group)
     .slice(1)
     .map((r) => Number(r['value']));
+
+it('the bucket of finer data follows the rollup the range reads, or a coarser interval', async () => {
+  const step = async (rangeMs: number, intervalMs: number) =>
+    Number((await run(`SELECT ${RANGE_STEP_SECONDS} AS s`, rangeMs, intervalMs))[0]?.['s']);
+  expect(await step(30 * 60_000, 20_000)).toBe(20);
+  expect(await step(6 * HOUR, 20_000)).toBe(60);
+  expect(await step(24 * HOUR, 60_000)).toBe(300);
+  expect(await step(24 * HOUR, 600_000)).toBe(600);
+  expect(await step(4 * 24 * HOUR, 600_000)).toBe(3600);
+});
 
 describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {
   it('a rate per host, only the matching label', async () => {
