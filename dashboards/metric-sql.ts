@@ -152,8 +152,16 @@ function source(
   grouped: readonly string[],
 ): { from: string; where: string; label: (l: string) => string; series?: string } {
   const res = RESOLUTIONS[index]!;
-  const conditions = [nameCondition(s), `$__timeFilter(${time})`, ...columnConditions(s)];
   const joined = !res.raw && !grouped.every((l) => PROMOTED.has(l));
+  const viaSeries = !res.raw && needsLabels(s, grouped);
+  // With a series subquery, `only` (the top members, a scalar subquery) is applied there alone:
+  // ClickHouse plans a scalar again at every mention, and the join or the semi-join drops the
+  // other members' rows anyway (filesystem used per mountpoint over a day, 510 to 270 ms).
+  const conditions = [
+    nameCondition(s),
+    `$__timeFilter(${time})`,
+    ...columnConditions(viaSeries ? { ...s, only: undefined } : s),
+  ];
   if (res.raw || !needsLabels(s, grouped)) {
     conditions.push(...labelConditions(s, 'labels'));
   } else if (!joined) {
