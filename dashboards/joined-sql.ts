@@ -5,6 +5,7 @@
 // its usage to the numerator only. Both sides still come from seriesSql, so the resolution
 // (raw, minute or hourly rollup) follows the range as everywhere else.
 
+import { quoteLiteral } from './macros.ts';
 import { rangeSql, seriesSql, type Across, type SeriesQuery } from './metric-sql.ts';
 
 export interface JoinQuery {
@@ -35,10 +36,52 @@ export function joinRangeSql(q: JoinQuery): string {
   return join(q, false);
 }
 
+/**
+ * The metric names of the two sides when they differ in nothing else and are joined on all they
+ * group by: then one read of both, grouped by name too, gives what the join would.
+ */
+function sameButName(q: JoinQuery): [string, string] | undefined {
+  const { metric: ma, ...a } = q.a;
+  const { metric: mb, ...b } = q.b;
+  if (typeof ma !== 'string' || typeof mb !== 'string' || ma === mb) return undefined;
+  const by = a.by ?? [];
+  const same =
+    JSON.stringify({ ...a, as: undefined }) === JSON.stringify({ ...b, as: undefined }) &&
+    by.length === q.on.length &&
+    by.every((l) => q.on.includes(l)) &&
+    !by.includes('name');
+  return same ? [ma, mb] : undefined;
+}
+
 function join(q: JoinQuery, bucketed: boolean): string {
   const group = q.group ?? q.a.by ?? [];
   const keys = [...(bucketed ? ['time'] : []), ...group].join(', ');
   const side = bucketed ? seriesSql : rangeSql;
+  const names = sameButName(q);
+  if (names) {
+    // One read instead of two: each branch, its series subquery and any ranking in it are
+    // planned once (a day of filesystem or memory-of-limit ratios per host: 400 to 250 ms).
+    const on = [...(bucketed ? ['time'] : []), ...q.on].join(', ');
+    const both = side({ ...q.a, metric: [...names], by: [...q.on, 'name'], as: 'v', scale: 1 });
+    const [a, b] = names.map(quoteLiteral);
+    return (
+      `SELECT ${keys}, ${q.across ?? 'max'}(${q.expr}) AS ${q.as ?? 'value'}
+FROM (
+` +
+      `  SELECT ${on}, anyIf(v, name = ${a}) AS a, anyIf(v, name = ${b}) AS b
+` +
+      `  FROM (
+${both}
+  )
+  GROUP BY ${on}
+` +
+      `  HAVING countIf(name = ${a}) > 0 AND countIf(name = ${b}) > 0
+)` +
+      (q.where ? `\nWHERE ${q.where}` : '') +
+      (keys ? `\nGROUP BY ${keys}` : '') +
+      (bucketed ? '\nORDER BY time' : '')
+    );
+  }
   const a = side({ ...q.a, as: 'a', scale: 1 });
   const b = side({ ...q.b, as: 'b', scale: 1 });
   const on = [...(bucketed ? ['time'] : []), ...q.on].join(', ');

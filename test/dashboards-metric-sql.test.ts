@@ -18,6 +18,7 @@ import {
   withTopMembers,
   type SeriesQuery,
 } from '../dashboards/metric-sql.ts';
+import { joinRangeSql, joinSql } from '../dashboards/joined-sql.ts';
 import { runSql } from './helpers/dashboard-queries.ts';
 import { openTestStore } from './helpers/store.ts';
 
@@ -45,6 +46,8 @@ function rows(): SampleRow[] {
       add('req_total', host, { code: '500' }, 1 * k, ts);
       add('mem_bytes', host, { kind: 'a' }, host === 'h1' ? 100 : 300, ts);
       add('mem_bytes', host, { kind: 'b' }, host === 'h1' ? 200 : 400, ts);
+      add('limit_bytes', host, { kind: 'a' }, 1000, ts);
+      add('limit_bytes', host, { kind: 'b' }, host === 'h1' ? 0 : 2000, ts);
       // Cumulative buckets, as the agent sends them: 5 ≤ 0.1 s, 8 ≤ 0.5 s, 9 ≤ 1 s, 10 in all.
       for (const [le, n] of [
         ['0.1', 5],
@@ -115,6 +118,43 @@ it('the bucket of finer data follows the rollup the range reads, or a coarser in
 });
 
 describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {
+  it('two gauges divided per host and label: one read of both is the join of two', async () => {
+    const side = (metric: string | string[]): SeriesQuery => ({
+      metric,
+      over: 'avg',
+      across: 'max',
+      by: ['host', 'kind'],
+      scope: ['tier', 'host'],
+    });
+    for (const [sql, range] of [
+      [joinSql, false],
+      [joinRangeSql, true],
+    ] as const) {
+      const query = (b: string | string[]) => ({
+        a: side('mem_bytes'),
+        b: side(b),
+        on: ['host', 'kind'],
+        expr: 'a / b',
+        where: 'b > 0',
+        group: ['host'],
+      });
+      // A list of one name is not a plain name: the two sides are read and joined.
+      const joined = sql(query(['limit_bytes']));
+      const once = sql(query('limit_bytes'));
+      expect(joined).toContain(') AS r USING (');
+      expect(once).not.toContain(') AS r USING (');
+      expect(once).toContain("anyIf(v, name = 'limit_bytes')");
+      const a = await run(joined, rangeMs, intervalMs);
+      const b = await run(once, rangeMs, intervalMs);
+      expect(b).toEqual(a);
+      // h1's kind b has no limit (0): only kind a counts, 100 / 1000; h2: max(0.3, 0.2).
+      const byHost = (host: string) =>
+        new Set(b.filter((r) => r['host'] === host).map((r) => r['value']));
+      expect(byHost('h1'), range ? 'range' : 'series').toEqual(new Set([0.1]));
+      expect(byHost('h2')).toEqual(new Set([0.3]));
+    }
+  });
+
   it('a rate per host, only the matching label', async () => {
     const data = await run(
       seriesSql({
