@@ -1,21 +1,11 @@
 // Nothing secret reaches a log line: Secret values, secret-named fields, and URLs with credentials.
 
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../core/config/secret.ts';
-import { createLogger } from '../core/logger.ts';
+import { capturedLogger } from './helpers/captured-logger.ts';
 import { testConfig } from './helpers/config.ts';
 
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'trace', destination }), lines };
-}
+const capture = () => capturedLogger('trace');
 
 describe('the logger', () => {
   it('prints a config with secrets as <secret>', () => {

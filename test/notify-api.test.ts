@@ -2,7 +2,6 @@
 // with read and write scopes, silences created, listed and expired, alerts with silencedBy and
 // inhibitedBy, postable alerts validated, and no token ever in a response or a log line.
 
-import { Writable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,8 @@ import {
   type NotifyApiDeps,
 } from '../alerter/api-v2/index.ts';
 import { SilenceStore } from '../alerter/silence/index.ts';
-import { createLogger, silentLogger } from '../core/logger.ts';
+import { silentLogger } from '../core/logger.ts';
+import { capturedLogger } from './helpers/captured-logger.ts';
 import { startNatsServer, type TestNats } from './helpers/nats.ts';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -49,16 +49,7 @@ async function newStore(): Promise<SilenceStore> {
 }
 
 /** Log lines captured as text, to check that no token reaches them. */
-function capturedLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
-}
+const capturedDebugLogger = () => capturedLogger('debug');
 
 const tokens = apiConfigSchema.parse({
   tokens: [
@@ -101,7 +92,7 @@ const pendingAlert: BookAlert = {
 
 async function setup(overrides: Partial<NotifyApiDeps> = {}) {
   const received: ExternalAlert[][] = [];
-  const { logger, lines } = capturedLogger();
+  const { logger, lines } = capturedDebugLogger();
   const silences = await newStore();
   const app = createNotifyApi({
     tokens,

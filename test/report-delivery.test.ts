@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +16,9 @@ import { renderHtml } from '../alerter/report/html.ts';
 import { ReportScheduler, scheduledPeriod } from '../alerter/report/schedule.ts';
 import { deliverySchema, receiversSchema } from '../alerter/receivers/config.ts';
 import { parseSlos } from '../alerter/slo/spec.ts';
-import { createLogger } from '../core/logger.ts';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples } from '../core/store/write.ts';
+import { capturedLogger } from './helpers/captured-logger.ts';
 import { startReceiverServer, type ReceiverServer } from './helpers/receiver-server.ts';
 import { sampleReport } from './helpers/report-fixture.ts';
 import { openTestStore } from './helpers/store.ts';
@@ -152,16 +151,7 @@ spec:
     'api.yaml',
   );
 
-  function captured() {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    return { logger: createLogger({ level: 'debug', destination }), lines };
-  }
+  const captured = () => capturedLogger('debug');
 
   function scheduler(dir: string, logger = captured().logger) {
     const config = reportsConfigSchema.parse({
