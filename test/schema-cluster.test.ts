@@ -40,8 +40,24 @@ describe('with clickhouse.cluster set', () => {
   });
 
   it('runs its data statements, the series backfill, through the Distributed tables', () => {
-    const inserts = statements.filter((s) => !/^(CREATE|ALTER|DROP) /.test(s));
+    const data = statements.filter((s) => !/^(CREATE|ALTER|DROP) /.test(s));
+    const inserts = data.filter((s) => s.startsWith('INSERT INTO halo.series '));
     expect(inserts).toHaveLength(3);
+    // Migrations 9 and 10 fill their new tables once, through the Distributed tables too.
+    const fills = data.filter((s) => !s.startsWith('INSERT INTO halo.series '));
+    expect(fills.map((s) => /^INSERT INTO (\S+)/.exec(s)?.[1])).toEqual([
+      'halo.samples_5m',
+      'halo.logs_errors',
+    ]);
+    expect(fills[0]).toContain(
+      'FROM halo.samples_1m WHERE (SELECT count() FROM halo.samples_5m) = 0',
+    );
+    expect(fills[1]).toContain('FROM halo.logs\n');
+    expect(fills[1]).toContain('(SELECT count() FROM halo.logs_errors) = 0');
+    for (const fill of fills) {
+      expect(fill).not.toContain('_local');
+      expect(fill).toMatch(/\nSETTINGS insert_distributed_sync = 1$/);
+    }
     // From the samples, then from each rollup (which outlives the samples) for series not found yet.
     const sources = ['samples', 'samples_1m', 'samples_1h'];
     inserts.forEach((insert, i) => {
@@ -124,12 +140,24 @@ describe('with clickhouse.cluster set', () => {
 
   it('recreates the rollup views from the local tables without labels, leaving the rollup tables as they are', () => {
     const views = statements.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
-    // Migration 1's two rollup views, then migration 5's two: no other view.
+    // Migration 1's two rollup views, then migration 5's two, then 9's and 10's: no other view.
     expect(views.map((v) => /^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) /.exec(v)?.[1])).toEqual(
-      ['halo.samples_1m_mv', 'halo.samples_1h_mv', 'halo.samples_1m_mv', 'halo.samples_1h_mv'],
+      [
+        'halo.samples_1m_mv',
+        'halo.samples_1h_mv',
+        'halo.samples_1m_mv',
+        'halo.samples_1h_mv',
+        'halo.samples_5m_mv',
+        'halo.logs_errors_mv',
+      ],
     );
     for (const view of views) expect(view).toContain(' ON CLUSTER halo_cluster\n');
-    const [oldMinute, oldHour, minute, hour] = views;
+    const [oldMinute, oldHour, minute, hour, five, errors] = views;
+    expect(five).toContain('TO halo.samples_5m_local');
+    expect(five).toContain('FROM halo.samples_1m_local');
+    expect(five).not.toMatch(/\blabels\b/);
+    expect(errors).toContain('TO halo.logs_errors_local');
+    expect(errors).toContain('FROM halo.logs_local');
     expect(oldMinute).toContain('any(labels) AS labels');
     expect(oldHour).toContain('any(labels) AS labels');
     expect(minute).toContain('TO halo.samples_1m_local');
