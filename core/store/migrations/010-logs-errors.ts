@@ -3,8 +3,8 @@
 // (error lines are spread through all of the logs table's granules).
 
 import { ERROR_SEVERITIES, TABLES } from '../../conventions.ts';
-import { createMaterializedView, createTable, qualified } from '../ddl.ts';
-import { LOGS_COLUMNS, LOGS_INDEXES, LOGS_ORDER } from './002-logs.ts';
+import { createMaterializedView, qualified } from '../ddl.ts';
+import { logsTable } from './002-logs.ts';
 import type { Migration } from './types.ts';
 
 const errorsOf = (from: string) =>
@@ -14,17 +14,7 @@ export const migration: Migration = {
   version: 10,
   name: 'logs: error lines',
   statements: (ctx) => [
-    ...createTable(ctx, {
-      name: TABLES.logsErrors,
-      columns: [...LOGS_COLUMNS],
-      indexes: [...LOGS_INDEXES],
-      engine: 'MergeTree',
-      partitionBy: 'toDate(ts)',
-      orderBy: LOGS_ORDER,
-      ttl: 'toDateTime(ts)',
-      // A deduplicated insert into logs must not reach this table twice.
-      dedupWindow: 10_000,
-    }),
+    ...logsTable(ctx, TABLES.logsErrors),
     ...createMaterializedView(ctx, {
       name: `${TABLES.logsErrors}_mv`,
       from: TABLES.logs,
