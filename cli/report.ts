@@ -1,18 +1,14 @@
 // `halo report`: the SLO report of a period from the store, in one format to a file or stdout;
 // or `--schedule NAME` to run a configured schedule now (its files and its Slack post).
 
-import { renameSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { openStore } from '../core/store/store.ts';
-import { buildReport } from '../alerter/report/build.ts';
-import { htmlToPdf } from '../alerter/report/chromium.ts';
+import { buildReport, reportSettings } from '../alerter/report/build.ts';
 import { REPORT_FORMATS, type ReportFormat } from '../alerter/report/config.ts';
-import { renderHtml } from '../alerter/report/html.ts';
-import { renderText } from '../alerter/report/output.ts';
+import { renderText, writeFormat } from '../alerter/report/output.ts';
 import { lastPeriod, parsePeriod } from '../alerter/report/period.ts';
 import { ReportScheduler } from '../alerter/report/schedule.ts';
-import { renderIncidentsCsv } from '../alerter/report/tabular.ts';
 import { expandFiles, loadSlos } from '../alerter/slo/load.ts';
 import type { FullConfig } from './config-schema.ts';
 
@@ -91,31 +87,10 @@ export async function runReport(
     }
     const period =
       o.period !== undefined ? parsePeriod(o.period, timeZone) : lastPeriod(o.last!, now, timeZone);
-    const report = await buildReport({
-      store,
-      slos,
-      period,
-      now,
-      ...(reports.title !== undefined ? { title: reports.title } : {}),
-      atRiskBelowPercent: reports.at_risk_below_percent,
-    });
-    if (format === 'pdf') {
-      const tmp = `${o.out!}.tmp-${process.pid}`;
-      await htmlToPdf(renderHtml(report), tmp, {
-        ...(reports.chromium !== undefined ? { chromium: reports.chromium } : {}),
-      });
-      renameSync(tmp, o.out!);
-      return `wrote ${o.out!}\n`;
-    }
-    const text = renderText(report, format);
-    if (o.out === undefined) return text;
-    writeFileSync(o.out, text);
-    if (format === 'csv') {
-      const incidents = o.out.replace(/(\.csv)?$/i, '.incidents.csv');
-      writeFileSync(incidents, renderIncidentsCsv(report));
-      return `wrote ${o.out} and ${incidents}\n`;
-    }
-    return `wrote ${o.out}\n`;
+    const report = await buildReport({ store, slos, period, now, ...reportSettings(reports) });
+    if (o.out === undefined) return renderText(report, format as Exclude<ReportFormat, 'pdf'>);
+    const written = await writeFormat(report, format, o.out, { chromium: reports.chromium });
+    return `wrote ${written.join(' and ')}\n`;
   } finally {
     await store.close();
   }

@@ -2,8 +2,7 @@
 // budget, burn-down, status and change from the period before, the alerts that fired with the
 // budget each consumed, the label values with the most bad events, and the exclusion windows.
 
-import { TABLES } from '../../core/conventions.ts';
-import { ident, param, sql } from '../../core/store/sql.ts';
+import { ident, sql } from '../../core/store/sql.ts';
 import { storeError, type Store } from '../../core/store/store.ts';
 import { zonedDate, zonedDayStart } from '../../core/zoned-time.ts';
 import { errorBudget } from '../slo/burn.ts';
@@ -23,6 +22,7 @@ import type {
   SloReport,
   SloStatus,
 } from './model.ts';
+import type { ReportsConfig } from './config.ts';
 import type { ResolvedPeriod } from './period.ts';
 
 export interface BuildOptions {
@@ -92,9 +92,6 @@ interface HistoryRow {
   annotations: Record<string, string>;
 }
 
-const at = (ms: number) =>
-  param(new Date(ms).toISOString().replace('T', ' ').replace('Z', ''), "DateTime64(3, 'UTC')");
-
 /** Firing episodes (firing → resolved) that overlap [from, to), clipped to it. */
 async function readEpisodes(store: Store, from: number, to: number): Promise<Episode[]> {
   let rows: HistoryRow[];
@@ -102,8 +99,8 @@ async function readEpisodes(store: Store, from: number, to: number): Promise<Epi
     rows = await store.query<HistoryRow>(
       sql`SELECT toString(fingerprint) AS fingerprint, toUnixTimestamp64Milli(ts) AS at_ms, state,
             alertname, severity, slo, labels, annotations
-          FROM ${ident(`${store.database}.${TABLES.alerts}`)}
-          WHERE ts >= ${at(from - HISTORY_BEFORE_MS)} AND ts < ${at(to)}
+          FROM ${ident(store.table('alerts'))}
+          WHERE ts >= ${new Date(from - HISTORY_BEFORE_MS)} AND ts < ${new Date(to)}
           ORDER BY fingerprint, at_ms`,
     );
   } catch (err) {
@@ -152,7 +149,6 @@ async function readEpisodes(store: Store, from: number, to: number): Promise<Epi
 /** Per SLO, what is measured: the period, the previous one, the burn-down, the incidents. */
 interface Plan {
   slo: Slo;
-  end: number;
   ticks: number[];
   incidents: Array<{ episode: Episode; window: number }>;
 }
@@ -161,10 +157,11 @@ const PERIOD = 0;
 const PREVIOUS = 1;
 const FIRST_TICK = 2;
 
-function windowsOf(plan: Plan, period: ResolvedPeriod, now: number): MeasureWindow[] {
+/** The windows of a plan; the period is measured up to `end` (now, while it runs). */
+function windowsOf(plan: Plan, period: ResolvedPeriod, end: number, now: number): MeasureWindow[] {
   const { from } = period.period;
   const windows: MeasureWindow[] = [
-    { from, to: plan.end, lengthMs: plan.end - from },
+    { from, to: end, lengthMs: end - from },
     {
       from: period.previous.from,
       to: Math.min(period.previous.to, now),
@@ -281,6 +278,16 @@ function summaryOf(rows: readonly SloReport[]): ReportSummary {
 const instanceOf = (slo: Slo | undefined, labels: Record<string, string>) =>
   slo?.groupBy ? (labels[slo.groupBy] ?? '') : '';
 
+/** The options `reports:` in halo.yaml sets: title and the at-risk bound. */
+export function reportSettings(
+  config: Pick<ReportsConfig, 'title' | 'at_risk_below_percent'>,
+): Pick<BuildOptions, 'title' | 'atRiskBelowPercent'> {
+  return {
+    ...(config.title !== undefined ? { title: config.title } : {}),
+    atRiskBelowPercent: config.at_risk_below_percent,
+  };
+}
+
 /** Builds the report of a period from what the store holds. */
 export async function buildReport(o: BuildOptions): Promise<Report> {
   const { store, period, now } = o;
@@ -293,7 +300,6 @@ export async function buildReport(o: BuildOptions): Promise<Report> {
 
   const plans: Plan[] = o.slos.map((slo) => ({
     slo,
-    end,
     ticks: end > from ? burnDownTicks(from, end, period.period.timeZone) : [],
     incidents: [],
   }));
@@ -304,7 +310,7 @@ export async function buildReport(o: BuildOptions): Promise<Report> {
   }
   const items: MeasureItem[] = plans.map((p) => ({
     slo: p.slo,
-    windows: windowsOf(p, period, now),
+    windows: windowsOf(p, period, end, now),
   }));
   const tally = plans.map((p) => new ContributorTally(p.slo.groupBy));
   const measured =

@@ -48,8 +48,8 @@ const MISSING =
   'apt-get install chromium) or set HALO_CHROMIUM to its path; html, md, csv and json need nothing';
 
 export interface ChromiumOptions {
-  /** Path to Chromium; found on PATH when not given. */
-  chromium?: string;
+  /** Path to Chromium (reports.chromium); HALO_CHROMIUM, then PATH, when not given. */
+  chromium?: string | undefined;
   timeoutMs?: number;
 }
 

@@ -2,9 +2,10 @@
 // and summed up for Slack with links to the files.
 
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { errorMessage } from '../../core/errors.ts';
-import { htmlToPdf } from './chromium.ts';
+import { escapeMrkdwn } from '../receivers/slack.ts';
+import { htmlToPdf, type ChromiumOptions } from './chromium.ts';
 import { formatDateTime } from './format.ts';
 import type { ReportFormat } from './config.ts';
 import { renderHtml } from './html.ts';
@@ -21,7 +22,7 @@ export function reportBaseName(report: Report): string {
   return `slo-report-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
 
-/** The text formats; a PDF is a file Chromium writes (see writeReport). */
+/** The text formats; a PDF is a file Chromium writes (see writeFormat). */
 export function renderText(report: Report, format: Exclude<ReportFormat, 'pdf'>): string {
   switch (format) {
     case 'html':
@@ -42,38 +43,50 @@ function writeAtomic(path: string, data: string): void {
   renameSync(tmp, path);
 }
 
+/** Where the incidents of a CSV report go: next to it, `NAME.incidents.csv`. */
+const incidentsPath = (csv: string) => csv.replace(/(\.csv)?$/i, '.incidents.csv');
+
 /**
- * Writes each format to `dir` (created when missing). CSV writes the SLO rows and, next to them,
- * `<name>.incidents.csv`. A format that fails (a PDF without Chromium) does not stop the others:
- * its error is returned with the names of the files written.
+ * Writes one format to `path` and returns the paths written: a PDF through Chromium, a CSV with
+ * its incidents next to it. Each file appears whole or not at all.
+ */
+export async function writeFormat(
+  report: Report,
+  format: ReportFormat,
+  path: string,
+  options: ChromiumOptions = {},
+): Promise<string[]> {
+  if (format === 'pdf') {
+    const tmp = `${path}.tmp-${process.pid}`;
+    await htmlToPdf(renderHtml(report), tmp, options);
+    renameSync(tmp, path);
+    return [path];
+  }
+  writeAtomic(path, renderText(report, format));
+  if (format !== 'csv') return [path];
+  writeAtomic(incidentsPath(path), renderIncidentsCsv(report));
+  return [path, incidentsPath(path)];
+}
+
+/**
+ * Writes each format to `dir` (created when missing) under reportBaseName. A format that fails (a
+ * PDF without Chromium) does not stop the others: its error is returned with the names of the
+ * files written.
  */
 export async function writeReport(
   report: Report,
   formats: readonly ReportFormat[],
   dir: string,
-  options: { chromium?: string } = {},
+  options: ChromiumOptions = {},
 ): Promise<{ files: string[]; errors: string[] }> {
   mkdirSync(dir, { recursive: true });
   const base = reportBaseName(report);
   const files: string[] = [];
   const errors: string[] = [];
   for (const format of formats) {
-    const file = `${base}.${format}`;
-    const path = join(dir, file);
     try {
-      if (format === 'pdf') {
-        const tmp = `${path}.tmp-${process.pid}`;
-        await htmlToPdf(renderHtml(report), tmp, options);
-        renameSync(tmp, path);
-      } else {
-        writeAtomic(path, renderText(report, format));
-      }
-      files.push(file);
-      if (format === 'csv') {
-        const incidents = `${base}.incidents.csv`;
-        writeAtomic(join(dir, incidents), renderIncidentsCsv(report));
-        files.push(incidents);
-      }
+      const written = await writeFormat(report, format, join(dir, `${base}.${format}`), options);
+      files.push(...written.map((path) => basename(path)));
     } catch (err) {
       errors.push(`${format}: ${errorMessage(err)}`);
     }
@@ -82,10 +95,6 @@ export async function writeReport(
 }
 
 const pct = (x: number | null, digits = 3) => (x === null ? 'n/a' : `${x.toFixed(digits)}%`);
-
-/** Slack's mrkdwn control characters in text that is not ours (SLO names, label values). */
-const esc = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A Slack message: the executive summary, the risks, and links to the files when served. */
 export function slackSummary(report: Report, links: readonly { name: string; url: string }[]) {
@@ -98,7 +107,7 @@ export function slackSummary(report: Report, links: readonly { name: string; url
     s.risks.length > 0
       ? s.risks
           .slice(0, 5)
-          .map((r) => `• ${esc(r)}`)
+          .map((r) => `• ${escapeMrkdwn(r)}`)
           .join('\n')
       : 'No SLO at risk.';
   const fields = [
@@ -110,7 +119,10 @@ export function slackSummary(report: Report, links: readonly { name: string; url
     `*No data*\n${s.noData}`,
   ];
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: esc(report.title).slice(0, 150) } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: escapeMrkdwn(report.title).slice(0, 150) },
+    },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
     { type: 'section', text: { type: 'mrkdwn', text: `*Biggest risks*\n${risks}`.slice(0, 3000) } },
   ];
@@ -118,8 +130,11 @@ export function slackSummary(report: Report, links: readonly { name: string; url
     blocks.push({
       type: 'context',
       elements: [
-        { type: 'mrkdwn', text: links.map((l) => `<${l.url}|${esc(l.name)}>`).join(' · ') },
+        {
+          type: 'mrkdwn',
+          text: links.map((l) => `<${l.url}|${escapeMrkdwn(l.name)}>`).join(' · '),
+        },
       ],
     });
-  return { text: esc(headline), blocks };
+  return { text: escapeMrkdwn(headline), blocks };
 }

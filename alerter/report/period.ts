@@ -146,15 +146,21 @@ export function lastPeriod(duration: string, now: number, timeZone: string): Res
 /** The last whole period of a kind that ended at or before `now`: what a schedule reports. */
 export function completedPeriod(kind: PeriodKind, now: number, timeZone: string): ResolvedPeriod {
   checkZone(timeZone);
-  const { year, month: m } = zonedDate(timeZone, now);
-  if (kind === 'month') return parsePeriod(`${month(year, m - 1, timeZone).label}`, timeZone);
+  const { year, month: m, day } = zonedDate(timeZone, now);
+  if (kind === 'month')
+    return { period: month(year, m - 1, timeZone), previous: month(year, m - 2, timeZone) };
   if (kind === 'quarter') {
     const current = Math.floor((m - 1) / 3) + 1;
-    return parsePeriod(quarter(year, current - 1, timeZone).label, timeZone);
+    return {
+      period: quarter(year, current - 1, timeZone),
+      previous: quarter(year, current - 2, timeZone),
+    };
   }
-  // The Monday of the local week that holds `now`, then the week before it.
-  const { day } = zonedDate(timeZone, now);
+  // The Monday of the local week that holds `now`, then the two weeks before it.
   const today = Date.UTC(year, m - 1, day);
   const monday = today - ((new Date(today).getUTCDay() + 6) % 7) * DAY;
-  return parsePeriod(weekFrom(monday - WEEK, timeZone).label, timeZone);
+  return {
+    period: weekFrom(monday - WEEK, timeZone),
+    previous: weekFrom(monday - 2 * WEEK, timeZone),
+  };
 }

@@ -5,6 +5,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { ConfigError, errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import { sleep } from '../../core/sleep.ts';
 import type { Store } from '../../core/store/store.ts';
 import type { DeliveryConfig, ReceiverConfig } from '../receivers/config.ts';
 import {
@@ -16,7 +17,7 @@ import {
 import type { DeliveryResult } from '../receivers/types.ts';
 import type { Slo } from '../slo/model.ts';
 import { VERSION } from '../../core/version.ts';
-import { buildReport } from './build.ts';
+import { buildReport, reportSettings } from './build.ts';
 import type { ReportSchedule, ReportsConfig } from './config.ts';
 import { completedPeriod, lastPeriod, type PeriodKind, type ResolvedPeriod } from './period.ts';
 import { slackSummary, writeReport } from './output.ts';
@@ -121,18 +122,11 @@ export class ReportScheduler {
   async run(schedule: ReportSchedule, now: number = this.#clock()): Promise<RunResult> {
     const { config, store, slos } = this.#o;
     const period = scheduledPeriod(schedule, now, config.time_zone);
-    const report = await buildReport({
-      store,
-      slos,
-      period,
-      now,
-      ...(config.title !== undefined ? { title: config.title } : {}),
-      atRiskBelowPercent: config.at_risk_below_percent,
-    });
+    const report = await buildReport({ store, slos, period, now, ...reportSettings(config) });
     const result: RunResult = { period: period.period.label, files: [], errors: [], slack: [] };
     if (schedule.dir !== undefined) {
       const written = await writeReport(report, schedule.formats, schedule.dir, {
-        ...(config.chromium !== undefined ? { chromium: config.chromium } : {}),
+        chromium: config.chromium,
       });
       result.files = written.files;
       result.errors = written.errors;
@@ -168,10 +162,9 @@ export class ReportScheduler {
       logger: this.#log,
       settings: this.#o.delivery ? deliverySettings(this.#o.delivery) : DEFAULT_DELIVERY,
       clock: this.#clock,
-      sleep:
-        this.#o.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())),
+      sleep: this.#o.sleep ?? sleep,
       random: this.#o.random ?? Math.random,
-      userAgent: `halo/${VERSION}`,
+      userAgent: `Halo/${VERSION}`,
     };
     const results: DeliveryResult[] = [];
     for (const [i, c] of receiver.slack_configs.entries()) {
