@@ -2,7 +2,7 @@
 // panels of a dashboard (rows included), the interval for a panel's width, variables at "All".
 
 import type { Store } from '../core/store/store.ts';
-import { expandMacros, type MacroContext } from '../dashboards/macros.ts';
+import { expandMacros, type CustomAll, type MacroContext } from '../dashboards/macros.ts';
 
 /**
  * Grafana's interval ladder: rangeutil.ts `roundInterval` in grafana/grafana
@@ -83,30 +83,46 @@ export interface Variable {
   query?: string | { query?: string; rawSql?: string };
   current?: { value?: string | string[] };
   options?: Array<{ value?: string }>;
+  allValue?: string;
 }
 
-/** Each variable at "All": a query variable's own query run on the store, in dashboard order. */
+/** "All" on a variable with a custom all value, with the options it lists. */
+export interface AllOf extends CustomAll {
+  options: string[];
+}
+
+/**
+ * Each variable at "All", in dashboard order: a query variable's own query run on the store.
+ * With a custom all value that value is what the panels receive; without one, every option.
+ */
 export async function variableValues(
   store: Store,
   list: Variable[],
   ctx: MacroContext,
-): Promise<Record<string, string | string[]>> {
-  const values: Record<string, string | string[]> = {};
+): Promise<Record<string, string | string[] | AllOf>> {
+  const values: Record<string, string | string[] | AllOf> = {};
+  const atAll = (v: Variable, options: string[]) =>
+    v.allValue ? { all: v.allValue, options } : options;
   for (const v of list) {
     if (!v.name) continue;
     if (v.type === 'query') {
       const sql = typeof v.query === 'string' ? v.query : (v.query?.rawSql ?? v.query?.query ?? '');
       const text = expandMacros(sql, { ...ctx, variables: { ...values } });
       const rows = await store.query<Record<string, unknown>>({ text, params: {} });
-      values[v.name] = rows.map((r) => String(Object.values(r)[0]));
+      values[v.name] = atAll(
+        v,
+        rows.map((r) => String(Object.values(r)[0])),
+      );
     } else if (v.type === 'custom') {
       const options = (v.options ?? []).map((o) => o.value ?? '').filter((o) => o !== '$__all');
-      values[v.name] =
+      values[v.name] = atAll(
+        v,
         options.length > 0
           ? options
           : String(typeof v.query === 'string' ? v.query : '')
               .split(',')
-              .map((o) => o.trim());
+              .map((o) => o.trim()),
+      );
     } else if (v.type === 'constant' || v.type === 'textbox' || v.type === 'interval') {
       const current = v.current?.value;
       values[v.name] = current ?? (typeof v.query === 'string' ? v.query : '');

@@ -60,6 +60,7 @@ export const TABLES = {
   samples1m: 'samples_1m',
   samples5m: 'samples_5m',
   samples1h: 'samples_1h',
+  samplesRollups: 'samples_rollups',
   series: 'series',
   ingestJournal: 'ingest_journal',
   logs: 'logs',

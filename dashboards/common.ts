@@ -55,6 +55,22 @@ export function thresholds(
     .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
 }
 
+/**
+ * What a variable stands for at "All" (Grafana's custom all value, put into the SQL as is): a
+ * literal no selection holds, so `inSelection` reads it as "no filter" rather than a list of every
+ * value, which the engine would have to plan at each mention.
+ */
+export const ALL_VALUE = "'__all__'";
+
+/**
+ * `column` is among the selected values of a multi-value variable that has `ALL_VALUE`; at
+ * "All", true, which ClickHouse folds away before it reads.
+ */
+export function inSelection(column: string, variable: string): string {
+  const values = `\${${variable}:singlequote}`;
+  return `(${ALL_VALUE} IN (${values}) OR ${column} IN (${values}))`;
+}
+
 /** Multi-value variable filled by a ClickHouse query, with "All", refreshed with the time range. */
 export function queryVariable(
   name: string,
@@ -68,6 +84,7 @@ export function queryVariable(
     .definition(sql)
     .multi(true)
     .includeAll(true)
+    .allValue(ALL_VALUE)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
     .sort(dashboard.VariableSort.AlphabeticalAsc);
 }
@@ -115,7 +132,7 @@ export function hostVariable(scope: VariableScope = {}): dashboard.QueryVariable
   return queryVariable(
     'host',
     'Host',
-    `SELECT DISTINCT host FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier:singlequote}) AND ${SEEN_IN_RANGE} ORDER BY host`,
+    `SELECT DISTINCT host FROM ${table('series')} WHERE ${scopeCondition(scope)} AND ${inSelection('tier', 'tier')} AND ${SEEN_IN_RANGE} ORDER BY host`,
   );
 }
 
@@ -124,6 +141,6 @@ export function serviceVariable(scope: VariableScope = {}): dashboard.QueryVaria
   return queryVariable(
     'service',
     'Service',
-    `SELECT DISTINCT service FROM ${table('series')} WHERE ${scopeCondition(scope)} AND tier IN (\${tier:singlequote}) AND ${SEEN_IN_RANGE} ORDER BY service`,
+    `SELECT DISTINCT service FROM ${table('series')} WHERE ${scopeCondition(scope)} AND ${inSelection('tier', 'tier')} AND ${SEEN_IN_RANGE} ORDER BY service`,
   );
 }

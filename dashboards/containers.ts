@@ -9,6 +9,7 @@ import {
   queryVariable,
   table as tableName,
   tierVariable,
+  inSelection,
 } from './common.ts';
 import { recentWhere } from './tier-tables.ts';
 import { joinRangeSql, joinSql, type JoinQuery } from './joined-sql.ts';
@@ -85,7 +86,7 @@ export function cgroupVariable(): dashboard.QueryVariableBuilder {
   return queryVariable(
     'cgroup',
     'Cgroup',
-    `SELECT DISTINCT labels['cgroup'] AS cgroup FROM ${tableName(TABLES.series)} WHERE startsWith(name, 'container_') AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote}) AND ${SEEN_IN_RANGE} ORDER BY cgroup`,
+    `SELECT DISTINCT labels['cgroup'] AS cgroup FROM ${tableName(TABLES.series)} WHERE startsWith(name, 'container_') AND ${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')} AND ${SEEN_IN_RANGE} ORDER BY cgroup`,
   );
 }
 
@@ -228,7 +229,7 @@ FROM (
     sumIf(value, name = 'container_cpu_usage_seconds_total') / 300 AS cpu_cores
   FROM ${tableName(TABLES.samples)}
   WHERE ${recentWhere(names)}
-    AND labels['cgroup'] IN (\${cgroup:singlequote})
+    AND ${inSelection("labels['cgroup']", 'cgroup')}
   GROUP BY tier, host, cgroup
 )
 ORDER BY working_set DESC

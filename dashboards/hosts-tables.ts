@@ -1,7 +1,7 @@
 // Current-state tables of the Hosts dashboard, read from the last five minutes of raw samples.
 
 import { TABLES } from '../core/conventions.ts';
-import { SEEN_IN_RANGE, table } from './common.ts';
+import { SEEN_IN_RANGE, table, inSelection } from './common.ts';
 import { recentWhere } from './tier-tables.ts';
 
 const SAMPLES = table(TABLES.samples);
@@ -48,7 +48,7 @@ export function hostTableSql(): string {
 FROM (
   SELECT DISTINCT tier, host FROM ${table(TABLES.series)}
   WHERE (startsWith(name, 'node_') OR (name = 'halo_source_up' AND labels['type'] = 'host'))
-    AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote}) AND ${SEEN_IN_RANGE}
+    AND ${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')} AND ${SEEN_IN_RANGE}
 ) AS h
 ${join(cpu, 'c')}
 ${join(memory, 'm')}

@@ -5,7 +5,7 @@ import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ERROR_SEVERITIES, SEVERITIES, TABLES } from '../core/conventions.ts';
-import { queryVariable, table as tableName } from './common.ts';
+import { ALL_VALUE, queryVariable, table as tableName, inSelection } from './common.ts';
 import {
   dashboardLink,
   haloDashboard,
@@ -52,8 +52,8 @@ function where(severity: 'variable' | 'errors'): string {
 
 /** The variables' filters: columns of the volume projection as well as of the lines. */
 function filters(severity: 'variable' | 'errors'): string {
-  return `tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote}) AND service IN (\${service:singlequote})
-  AND severity IN ${severity === 'errors' ? ERRORS : '(${severity:singlequote})'}`;
+  return `${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')} AND ${inSelection('service', 'service')}
+  AND ${severity === 'errors' ? `severity IN ${ERRORS}` : inSelection('severity', 'severity')}`;
 }
 
 /**
@@ -236,13 +236,14 @@ function variables(): Array<cog.Builder<dashboard.VariableModel>> {
   const all = { text: 'All', value: '$__all' };
   return [
     queryVariable('tier', 'Tier', distinct('tier', '')),
-    queryVariable('host', 'Host', distinct('host', ' AND tier IN (${tier:singlequote})')),
-    queryVariable('service', 'Service', distinct('service', ' AND tier IN (${tier:singlequote})')),
+    queryVariable('host', 'Host', distinct('host', ` AND ${inSelection('tier', 'tier')}`)),
+    queryVariable('service', 'Service', distinct('service', ` AND ${inSelection('tier', 'tier')}`)),
     new dashboard.CustomVariableBuilder('severity')
       .label('Severity')
       .values(SEVERITIES.join(','))
       .multi(true)
       .includeAll(true)
+      .allValue(ALL_VALUE)
       .current({ text: [all.text], value: [all.value] }),
     textboxVariable('search', 'Search', 'Text the line must contain, any case; empty: every line.'),
     textboxVariable('attribute', 'Label', 'An attribute key the line must carry, e.g. `path`.'),

@@ -12,8 +12,15 @@ export interface MacroContext {
   /** The panel's interval (Grafana's `$__interval_ms`). */
   intervalMs: number;
   /** Template variables; an array is a multi-value selection. */
-  variables?: Record<string, string | string[]>;
+  variables?: Record<string, VariableValue>;
 }
+
+/** "All" on a variable with a custom all value: Grafana puts `all` into the SQL unformatted. */
+export interface CustomAll {
+  all: string;
+}
+
+export type VariableValue = string | string[] | CustomAll;
 
 export class MacroError extends Error {
   override name = 'MacroError';
@@ -99,11 +106,16 @@ export function quoteLiteral(value: string): string {
  * CHDatasource.ts, handed to templateSrv.replace): a multi-value selection as `'a','b'` (values
  * not escaped), a single value as is. With one, Grafana's formats that SQL panels use.
  */
-function formatVariable(
-  name: string,
-  value: string | string[],
-  format: string | undefined,
-): string {
+const SQL_FORMATS = new Set(['raw', 'singlequote', 'sqlstring']);
+
+function formatVariable(name: string, value: VariableValue, format: string | undefined): string {
+  // @grafana/scenes CustomAllValue.formatter: percentencode encodes the value, the SQL formats
+  // leave it as written.
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    if (format === 'percentencode') return percentEncode(value.all);
+    if (format === undefined || SQL_FORMATS.has(format)) return value.all;
+    throw new MacroError(`variable $${name}: format ${format} is not supported here`);
+  }
   const values = typeof value === 'string' ? [value] : value;
   if (typeof value !== 'string' && value.length === 0) {
     throw new MacroError(`variable $${name}: no value selected`);

@@ -3,13 +3,13 @@
 // panel text.
 //
 // Counters are stored as per-interval deltas, so a rate is a sum of deltas over a bucket's
-// seconds and an error ratio a ratio of sums. Every query has one branch per resolution, each
-// guarded by a condition on the panel's range that ClickHouse folds to a constant: only one
-// branch reads anything. Rollups hold no labels (the `series` table does, by fingerprint), so a
+// seconds and an error ratio a ratio of sums. Every query has two branches, raw samples and the
+// rollups (one Merge table, reading the rollup the range calls for), each guarded by a condition
+// on the panel's range that ClickHouse folds to a constant: only one branch reads anything. Rollups hold no labels (the `series` table does, by fingerprint), so a
 // rollup branch joins the series of the metric when a query filters or groups by a label.
 
 import { TABLES } from '../core/conventions.ts';
-import { table } from './common.ts';
+import { inSelection, table } from './common.ts';
 import { quoteLiteral } from './macros.ts';
 
 /** Template variables that filter a promoted column when the dashboard defines them. */
@@ -46,6 +46,8 @@ export type GroupBy = string;
 
 /** One resolution a query can read: raw samples, or a rollup with its bucket length. */
 interface Resolution {
+  /** The table's name, unqualified. */
+  name: string;
   table: string;
   /** Seconds of one stored bucket (raw samples: 1, their own interval being unknown). */
   seconds: number;
@@ -59,10 +61,22 @@ interface Resolution {
  * (a day in 288 points, as Datadog draws it), longer ones the hourly one.
  */
 export const RESOLUTIONS: readonly Resolution[] = [
-  { table: table(TABLES.samples), seconds: 1, upTo: 3600, raw: true },
-  { table: table(TABLES.samples1m), seconds: 60, upTo: 12 * 3600, raw: false },
-  { table: table(TABLES.samples5m), seconds: 300, upTo: 3 * 86_400, raw: false },
-  { table: table(TABLES.samples1h), seconds: 3600, raw: false },
+  { name: TABLES.samples, table: table(TABLES.samples), seconds: 1, upTo: 3600, raw: true },
+  {
+    name: TABLES.samples1m,
+    table: table(TABLES.samples1m),
+    seconds: 60,
+    upTo: 12 * 3600,
+    raw: false,
+  },
+  {
+    name: TABLES.samples5m,
+    table: table(TABLES.samples5m),
+    seconds: 300,
+    upTo: 3 * 86_400,
+    raw: false,
+  },
+  { name: TABLES.samples1h, table: table(TABLES.samples1h), seconds: 3600, raw: false },
 ];
 
 const PROMOTED = new Set(['tier', 'host', 'service', 'name']);
@@ -74,15 +88,45 @@ function checkLabel(label: string): string {
   return label;
 }
 
-/** The range guard of a resolution: true for the ranges it serves, folded to a constant. */
-function rangeGuard(index: number): string {
-  const lower = index > 0 ? RESOLUTIONS[index - 1]?.upTo : undefined;
-  const upper = RESOLUTIONS[index]?.upTo;
-  const parts: string[] = [];
-  if (lower !== undefined) parts.push(`${RANGE} > ${lower}`);
-  if (upper !== undefined) parts.push(`${RANGE} <= ${upper}`);
-  return parts.join(' AND ');
+/**
+ * What one branch of a query reads: raw samples, or the rollups through the `samples_rollups`
+ * Merge table, which reads the one rollup its `_table` condition names. ClickHouse plans every
+ * branch of a query whether it reads or not, so the three rollups in one branch halve the
+ * planning of a panel.
+ */
+interface Branch {
+  table: string;
+  raw: boolean;
+  /** Seconds of one stored bucket, a constant expression of the range. */
+  seconds: string;
+  /** True for the ranges the branch serves, and the rollup it reads; folded to constants. */
+  guard: string;
 }
+
+const [RAW, ...ROLLUPS] = RESOLUTIONS;
+/** `multiIf` over the rollups by range: the first whose bound takes it, else the last. */
+const byRange = (value: (r: Resolution) => string): string =>
+  `multiIf(${ROLLUPS.slice(0, -1)
+    .map((r) => `${RANGE} <= ${r.upTo}, ${value(r)}`)
+    .join(', ')}, ${value(ROLLUPS.at(-1)!)})`;
+
+/** The rollup a panel's range reads (past the raw samples' hour), as `_table` names it. */
+export const ROLLUP_OF_RANGE = byRange((r) => quoteLiteral(r.name));
+
+const BRANCHES: readonly Branch[] = [
+  {
+    table: RAW!.table,
+    raw: true,
+    seconds: String(RAW!.seconds),
+    guard: `${RANGE} <= ${RAW!.upTo}`,
+  },
+  {
+    table: table(TABLES.samplesRollups),
+    raw: false,
+    seconds: byRange((r) => String(r.seconds)),
+    guard: `${RANGE} > ${RAW!.upTo} AND _table = ${ROLLUP_OF_RANGE}`,
+  },
+];
 
 /** A label of a row: a column for the promoted ones, else the series' label map. */
 function labelOf(label: string, labels: string): string {
@@ -91,7 +135,7 @@ function labelOf(label: string, labels: string): string {
 
 function matchCondition(value: string, match: LabelMatch): string {
   if (typeof match !== 'string' && 'variable' in match) {
-    return `${value} IN (\${${checkLabel(match.variable)}:singlequote})`;
+    return inSelection(value, checkLabel(match.variable));
   }
   const { op, value: v } = typeof match === 'string' ? { op: '=' as const, value: match } : match;
   switch (op) {
@@ -119,7 +163,7 @@ function nameCondition(s: MetricSelector): string {
 
 /** Conditions on the promoted columns: matchers on tier/host/service and the variables. */
 function columnConditions(s: MetricSelector): string[] {
-  const out = (s.scope ?? []).map((v) => `${v} IN (\${${v}:singlequote})`);
+  const out = (s.scope ?? []).map((v) => inSelection(v, v));
   for (const [label, m] of Object.entries(s.match ?? {})) {
     if (PROMOTED.has(label)) out.push(matchCondition(label, m));
   }
@@ -151,7 +195,7 @@ function source(
   time: string,
   grouped: readonly string[],
 ): { from: string; where: string; label: (l: string) => string; series?: string } {
-  const res = RESOLUTIONS[index]!;
+  const res = BRANCHES[index]!;
   const joined = !res.raw && !grouped.every((l) => PROMOTED.has(l));
   const viaSeries = !res.raw && needsLabels(s, grouped);
   // With a series subquery, `only` (the top members, a scalar subquery) is applied there alone:
@@ -170,7 +214,7 @@ function source(
       `fingerprint IN (\n      SELECT fingerprint FROM ${table(TABLES.series)}\n      WHERE ${matching.join(' AND ')}\n    )`,
     );
   }
-  const where = [rangeGuard(index), ...conditions].join('\n    AND ');
+  const where = [res.guard, ...conditions].join('\n    AND ');
   if (!joined) return { from: res.table, where, label: (l) => labelOf(l, 'labels') };
   // Only the labels used, as columns: carrying the whole map through the join costs 2-3x.
   const used = [...new Set([...Object.keys(s.match ?? {}), ...grouped])].filter(
@@ -205,17 +249,15 @@ function source(
 const labelColumn = (l: string): string => `label_${checkLabel(l)}`;
 
 /** The bucket of a resolution: Grafana's interval, never finer than what the table stores. */
-const step = (index: number): string => `greatest($__interval_s, ${RESOLUTIONS[index]!.seconds})`;
+const step = (index: number): string => `greatest($__interval_s, ${BRANCHES[index]!.seconds})`;
 const bucket = (index: number): string =>
-  `toStartOfInterval(${RESOLUTIONS[index]!.raw ? 'toDateTime(ts)' : 'ts'}, INTERVAL ${step(index)} second)`;
+  `toStartOfInterval(${BRANCHES[index]!.raw ? 'toDateTime(ts)' : 'ts'}, INTERVAL ${step(index)} second)`;
 /**
  * The bucket of a time series over data stored more finely than the metric rollups (SLO
  * evaluations every interval): Grafana's interval, never finer than the rollup the range would
  * read, so that a day is 288 points here too.
  */
-export const RANGE_STEP_SECONDS = `greatest($__interval_s, multiIf(${RESOLUTIONS.slice(0, -1)
-  .map((r) => `${RANGE} <= ${r.upTo}, ${r.seconds}`)
-  .join(', ')}, ${RESOLUTIONS.at(-1)!.seconds}))`;
+export const RANGE_STEP_SECONDS = `greatest($__interval_s, multiIf(${RANGE} <= ${RAW!.upTo}, ${RAW!.seconds}, ${byRange((r) => String(r.seconds))}))`;
 
 /** Seconds of the panel's range, never 0: a rate over the whole range is a total over this. */
 export const RANGE_SECONDS = `greatest(toUInt32(${RANGE}), 1)`;
@@ -289,7 +331,7 @@ function plainBranch(
     joined?: boolean;
   },
 ): string {
-  const res = RESOLUTIONS[index]!;
+  const res = BRANCHES[index]!;
   const where = src.where === '' ? '' : `\n  WHERE ${src.where}`;
   const onRow = (l: string) => PROMOTED.has(l) && src.joined !== true;
   const seconds = shape.bucketed ? step(index) : RANGE_SECONDS;
@@ -354,7 +396,7 @@ function joinedBranch(
 }
 
 function union(s: MetricSelector, shape: Shape): string {
-  return RESOLUTIONS.map((_, i) => branch(s, shape, i)).join('\n  UNION ALL\n');
+  return BRANCHES.map((_, i) => branch(s, shape, i)).join('\n  UNION ALL\n');
 }
 
 export interface SeriesQuery extends MetricSelector {
@@ -505,7 +547,7 @@ export interface PartQuery {
  * labels row by row, rollups test the fingerprint against the matching series (a semi-join).
  */
 function partBranch(q: PartQuery, index: number, bucketed: boolean): string {
-  const res = RESOLUTIONS[index]!;
+  const res = BRANCHES[index]!;
   const by = q.by ?? [];
   const src = source(q.of, index, 'ts', by);
   const value = res.raw ? 'value' : 'value_sum';
@@ -543,7 +585,7 @@ function partOf(q: PartQuery, bucketed: boolean): string {
   const value = scaled('sum(p) / nullIf(sum(t), 0)', q.scale);
   const rate =
     q.rateAs === undefined ? [] : [`sum(t) / ${RANGE_SECONDS} AS ${checkLabel(q.rateAs)}`];
-  const branches = RESOLUTIONS.map((_, i) => partBranch(q, i, bucketed)).join('\n  UNION ALL\n');
+  const branches = BRANCHES.map((_, i) => partBranch(q, i, bucketed)).join('\n  UNION ALL\n');
   return (
     `SELECT ${[...keys, ...rate, `${value} AS ${checkLabel(q.as ?? 'value')}`].join(', ')}\nFROM (\n${branches}\n)` +
     (keys.length > 0 ? `\nGROUP BY ${keys.join(', ')}` : '') +

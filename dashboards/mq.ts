@@ -3,7 +3,14 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
-import { RECENT, SIZE, hostVariable, table as tableName, tierVariable } from './common.ts';
+import {
+  RECENT,
+  SIZE,
+  hostVariable,
+  table as tableName,
+  tierVariable,
+  inSelection,
+} from './common.ts';
 import { ratioSql, ratioStatSql, seriesSql, statSql, type Scope } from './metric-sql.ts';
 import {
   dashboardLink,
@@ -265,7 +272,7 @@ FROM (
   FROM ${SAMPLES}
   WHERE name IN ('nats_stream_messages', 'nats_stream_bytes', 'nats_stream_consumers')
     AND ${RECENT}
-    AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})
+    AND ${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')}
 )
 GROUP BY account, stream
 ORDER BY bytes DESC

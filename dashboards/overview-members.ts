@@ -1,7 +1,7 @@
 // Members of a tier kind for the overview: hosts seen, hosts up at the end of the range, redundancy.
 
 import { TABLES } from '../core/conventions.ts';
-import { RECENT, SEEN_IN_RANGE, table } from './common.ts';
+import { RECENT, SEEN_IN_RANGE, table, inSelection } from './common.ts';
 import { quoteLiteral } from './macros.ts';
 
 export interface Membership {
@@ -21,14 +21,14 @@ function memberSources(m: Membership): string {
   const exporting = m.exporting
     ? `\n      AND (tier, host, labels['source']) IN (\n` +
       `        SELECT tier, host, labels['source'] FROM ${table(TABLES.series)}\n` +
-      `        WHERE name IN (${list(m.exporting)}) AND tier IN (\${tier:singlequote}) AND ${SEEN_IN_RANGE}\n` +
+      `        WHERE name IN (${list(m.exporting)}) AND ${inSelection('tier', 'tier')} AND ${SEEN_IN_RANGE}\n` +
       `      )`
     : '';
   return (
     `SELECT DISTINCT tier, host, labels['source'] AS source\n` +
     `    FROM ${table(TABLES.series)}\n` +
     `    WHERE name = 'halo_source_up' AND labels['type'] IN (${list(m.types)})\n` +
-    `      AND tier IN (\${tier:singlequote}) AND ${SEEN_IN_RANGE}${exporting}`
+    `      AND ${inSelection('tier', 'tier')} AND ${SEEN_IN_RANGE}${exporting}`
   );
 }
 
@@ -39,7 +39,7 @@ function upSources(m: Membership): string {
     `        SELECT tier, host, labels['source'] AS source, argMax(value, ts) AS latest\n` +
     `        FROM ${table(TABLES.samples)}\n` +
     `        WHERE name = 'halo_source_up' AND labels['type'] IN (${list(m.types)})\n` +
-    `          AND tier IN (\${tier:singlequote}) AND ${RECENT}\n` +
+    `          AND ${inSelection('tier', 'tier')} AND ${RECENT}\n` +
     `        GROUP BY tier, host, source\n` +
     `      ) WHERE latest = 1`
   );

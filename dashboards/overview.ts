@@ -2,7 +2,7 @@
 
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
-import { table as tableName, tierVariable } from './common.ts';
+import { table as tableName, tierVariable, inSelection } from './common.ts';
 import { membersSql, REDUNDANCY, redundancySql } from './overview-members.ts';
 import { TIER_KINDS, type KindPanel, type TierKind } from './overview-tiers.ts';
 import { dashboardLink, haloDashboard, row, stat, table, timeseries } from './panels.ts';
@@ -23,7 +23,7 @@ const FIRING = `SELECT fingerprint, argMax(state, ts) AS last_state,
   FROM ${ALERTS}
   WHERE ts <= $__toTime
   GROUP BY fingerprint
-  HAVING last_state = 'firing' AND (last_labels['tier'] = '' OR last_labels['tier'] IN (\${tier:singlequote}))`;
+  HAVING last_state = 'firing' AND (last_labels['tier'] = '' OR ${inSelection("last_labels['tier']", 'tier')})`;
 
 function firingCount(): ReturnType<typeof stat> {
   return stat({

@@ -10,6 +10,7 @@ import {
   hostVariable,
   table as tableName,
   tierVariable,
+  inSelection,
 } from './common.ts';
 import {
   BOTTOM_NOTE,
@@ -38,7 +39,7 @@ const SCOPE: readonly Scope[] = ['tier', 'host'];
 const SAMPLES = tableName(TABLES.samples);
 const SERIES = tableName(TABLES.series);
 const NOTIFICATIONS = tableName(TABLES.notifications);
-const VARIABLES = `tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})`;
+const VARIABLES = `${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')}`;
 
 const HOST_LINK: DataLink = {
   title: 'Host ${__field.labels.host}',

@@ -6,7 +6,15 @@ import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sd
 import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 import { TABLES } from '../core/conventions.ts';
-import { SIZE, datasource, query, queryVariable, table, thresholds } from './common.ts';
+import {
+  SIZE,
+  datasource,
+  query,
+  queryVariable,
+  table,
+  thresholds,
+  inSelection,
+} from './common.ts';
 import { RANGE_STEP_SECONDS } from './metric-sql.ts';
 import { dashboardLink } from './panels.ts';
 
@@ -49,7 +57,7 @@ export function sliPanel(): TimeseriesPanelBuilder {
   1 - avg(error_ratio) AS sli,
   any(objective) / 100 AS objective
 FROM ${EVALUATIONS}
-WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window = '${PERIOD_WINDOW}'
+WHERE $__timeFilter(ts) AND ${inSelection('slo', 'slo')} AND window = '${PERIOD_WINDOW}'
 GROUP BY time, slo, service
 ORDER BY time`;
   return new TimeseriesPanelBuilder()
@@ -74,7 +82,7 @@ export function budgetRemainingPanel(): StatPanelBuilder {
 FROM (
   SELECT slo, argMax(budget_remaining, ts) AS budget
   FROM ${EVALUATIONS}
-  WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window = '${PERIOD_WINDOW}'
+  WHERE $__timeFilter(ts) AND ${inSelection('slo', 'slo')} AND window = '${PERIOD_WINDOW}'
   GROUP BY slo
 )`;
   return new StatPanelBuilder()
@@ -104,7 +112,7 @@ export function budgetBurnDownPanel(): TimeseriesPanelBuilder {
   slo,
   min(budget_remaining) AS budget_remaining
 FROM ${EVALUATIONS}
-WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window = '${PERIOD_WINDOW}'
+WHERE $__timeFilter(ts) AND ${inSelection('slo', 'slo')} AND window = '${PERIOD_WINDOW}'
 GROUP BY time, slo
 ORDER BY time`;
   return new TimeseriesPanelBuilder()
@@ -128,7 +136,7 @@ export function burnRatePanel(): TimeseriesPanelBuilder {
   window,
   max(burn_rate) AS burn_rate
 FROM ${EVALUATIONS}
-WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote}) AND window != '${PERIOD_WINDOW}'
+WHERE $__timeFilter(ts) AND ${inSelection('slo', 'slo')} AND window != '${PERIOD_WINDOW}'
 GROUP BY time, slo, service, window
 ORDER BY time`;
   return new TimeseriesPanelBuilder()
@@ -160,7 +168,7 @@ export function alertHistoryPanel(): TablePanelBuilder {
   severity,
   value
 FROM ${ALERTS}
-WHERE $__timeFilter(ts) AND slo IN (\${slo:singlequote})
+WHERE $__timeFilter(ts) AND ${inSelection('slo', 'slo')}
 ORDER BY ts DESC
 LIMIT 1000`;
   return new TablePanelBuilder()

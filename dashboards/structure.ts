@@ -3,7 +3,20 @@
 /** The part of a dashboard's JSON the checks read. */
 export interface DashboardJson {
   panels?: PanelJson[];
-  templating?: { list?: Array<{ name?: string }> };
+  templating?: { list?: VariableJson[] };
+}
+
+interface VariableJson {
+  name?: string;
+  allValue?: string;
+  query?: unknown;
+}
+
+/** A query variable's SQL: a string, or `{ query }` in newer dashboard JSON. */
+function variableSql(v: VariableJson): string {
+  if (typeof v.query === 'string') return v.query;
+  const inner = (v.query as { query?: unknown } | undefined)?.query;
+  return typeof inner === 'string' ? inner : '';
 }
 
 interface PanelJson {
@@ -37,11 +50,38 @@ export function usedVariables(sql: string): string[] {
   return [...new Set(names.filter((n) => n !== '' && !n.startsWith('__')))];
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Mentions of a variable with a custom all value outside `inSelection`'s form: at "All" such a
+ * mention receives the all value itself and matches nothing.
+ */
+function bareMentions(sql: string, variable: string, allValue: string): number {
+  const values = escapeRegExp(`\${${variable}:singlequote}`);
+  const guarded = new RegExp(
+    `\\(${escapeRegExp(allValue)} IN \\(${values}\\) OR [^()]+? IN \\(${values}\\)\\)`,
+    'g',
+  );
+  return usedVariables(sql.replace(guarded, '')).filter((v) => v === variable).length;
+}
+
 /** Every problem found, as sentences; empty when the dashboard is sound. */
 export function checkDashboard(json: DashboardJson): string[] {
   const problems: string[] = [];
   const panels = allPanels(json.panels);
-  const defined = new Set((json.templating?.list ?? []).map((v) => v.name));
+  const variables = json.templating?.list ?? [];
+  const defined = new Set(variables.map((v) => v.name));
+  const withAll = variables.filter((v) => v.name && v.allValue);
+  const unguarded = (what: string, sql: string) => {
+    for (const v of withAll) {
+      if (bareMentions(sql, v.name!, v.allValue!) > 0) {
+        problems.push(`${what} uses $${v.name} outside inSelection(), so "All" matches nothing`);
+      }
+    }
+  };
+  for (const v of variables) {
+    unguarded(`variable $${v.name ?? '?'}`, variableSql(v));
+  }
 
   const seen = new Set<number>();
   for (const p of panels) {
@@ -72,6 +112,7 @@ export function checkDashboard(json: DashboardJson): string[] {
       for (const v of usedVariables(t.rawSql ?? '')) {
         if (!defined.has(v)) problems.push(`${target} uses undefined variable $${v}`);
       }
+      unguarded(target, t.rawSql ?? '');
     }
   }
   return problems;

@@ -5,7 +5,7 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { TABLES } from '../core/conventions.ts';
-import { RECENT, table } from './common.ts';
+import { RECENT, table, inSelection } from './common.ts';
 import { rangeSql, type MetricSelector } from './metric-sql.ts';
 import { quoteLiteral } from './macros.ts';
 
@@ -15,7 +15,7 @@ export function recentWhere(names: readonly string[]): string {
     names.length === 1
       ? `name = ${quoteLiteral(names[0]!)}`
       : `name IN (${names.map(quoteLiteral).join(', ')})`;
-  return `${name} AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote})\n      AND ${RECENT}`;
+  return `${name} AND ${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')}\n      AND ${RECENT}`;
 }
 
 /** The samples table and recentWhere, as a FROM … WHERE of current-state queries. */

@@ -3,7 +3,14 @@
 
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { TABLES } from '../core/conventions.ts';
-import { SEEN_IN_RANGE, SIZE, hostVariable, table as qualified, tierVariable } from './common.ts';
+import {
+  SEEN_IN_RANGE,
+  SIZE,
+  hostVariable,
+  table as qualified,
+  tierVariable,
+  inSelection,
+} from './common.ts';
 import {
   RANGE_SECONDS,
   partRangeSql,
@@ -306,7 +313,7 @@ GROUP BY tier, host`;
   const p99 = rangeQuantileSql({ ...durations, by: BY_HOST, quantiles: { p99: 0.99 } });
   const hosts = `SELECT DISTINCT tier, host FROM ${qualified(TABLES.series)}
 WHERE name IN ('nginx_http_requests_total', '${DURATION}')
-  AND tier IN (\${tier:singlequote}) AND host IN (\${host:singlequote}) AND ${SEEN_IN_RANGE}`;
+  AND ${inSelection('tier', 'tier')} AND ${inSelection('host', 'host')} AND ${SEEN_IN_RANGE}`;
   return `SELECT tier, host,
   stub.requests_per_s AS requests_per_s,
   req.access_per_s AS access_per_s,

@@ -5,6 +5,7 @@ import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
 import {
   RANGE_STEP_SECONDS,
+  ROLLUP_OF_RANGE,
   quantileSql,
   rangeQuantileSql,
   rangeSql,
@@ -115,6 +116,22 @@ it('the bucket of finer data follows the rollup the range reads, or a coarser in
   expect(await step(24 * HOUR, 60_000)).toBe(300);
   expect(await step(24 * HOUR, 600_000)).toBe(600);
   expect(await step(4 * 24 * HOUR, 600_000)).toBe(3600);
+});
+
+it('a range past the raw hour reads the minute, 5-minute or hourly rollup through one Merge table', async () => {
+  const rollup = async (rangeMs: number) =>
+    (await run(`SELECT ${ROLLUP_OF_RANGE} AS t`, rangeMs, 60_000))[0]?.['t'];
+  expect(await rollup(6 * HOUR)).toBe('samples_1m');
+  expect(await rollup(12 * HOUR)).toBe('samples_1m');
+  expect(await rollup(24 * HOUR)).toBe('samples_5m');
+  expect(await rollup(3 * 24 * HOUR)).toBe('samples_5m');
+  expect(await rollup(4 * 24 * HOUR)).toBe('samples_1h');
+  // The table the query names holds those rows, and reads only them.
+  const [row] = await store.query<{ tables: string[] }>({
+    text: `SELECT groupUniqArray(_table) AS tables FROM ${store.table('samplesRollups')} WHERE _table = 'samples_5m'`,
+    params: {},
+  });
+  expect(row?.tables).toEqual(['samples_5m']);
 });
 
 describe.each(RANGES)('over %s', (_, rangeMs, intervalMs) => {

@@ -8,7 +8,13 @@ import {
   QUERY_TYPE,
   clickhouseQuery,
 } from '../dashboards/clickhouse-query.ts';
-import { MacroError, expandMacros, type MacroContext } from '../dashboards/macros.ts';
+import { ALL_VALUE, inSelection } from '../dashboards/common.ts';
+import {
+  MacroError,
+  expandMacros,
+  type MacroContext,
+  type VariableValue,
+} from '../dashboards/macros.ts';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
 import { openTestStore } from './helpers/store.ts';
@@ -109,6 +115,22 @@ describe('expandMacros', () => {
     ['percentencode', ['a', 'b'], '%7Ba%2Cb%7D'],
   ])('formats ${var:%s} as Grafana does', (format, value, expected) => {
     expect(expandMacros(`\${v:${format}}`, { ...ctx, variables: { v: value } })).toBe(expected);
+  });
+
+  it.each([
+    ['singlequote', "'__all__'"],
+    ['sqlstring', "'__all__'"],
+    ['raw', "'__all__'"],
+    [undefined, "'__all__'"],
+    ['percentencode', '%27__all__%27'],
+  ])('puts a custom all value into ${var:%s} unformatted, as Grafana does', (format, expected) => {
+    const sql = format === undefined ? '${v}' : `\${v:${format}}`;
+    expect(expandMacros(sql, { ...ctx, variables: { v: { all: ALL_VALUE } } })).toBe(expected);
+  });
+
+  it('refuses a format it does not know for a custom all value, naming it', () => {
+    const variables = { v: { all: ALL_VALUE } };
+    expect(() => expandMacros('${v:json}', { ...ctx, variables })).toThrow(/format json/);
   });
 
   it('does not expand macros found inside a variable value', () => {
@@ -232,5 +254,20 @@ describe('expanded SQL on the embedded store', () => {
       }),
     );
     expect(Number(many[0]?.n)).toBe(13);
+  });
+
+  it('inSelection keeps every row at "All" and only the selected ones otherwise', async () => {
+    const { store, table } = await seeded();
+    const range = { from: t0, to: t0 + 120_000, intervalMs: 10_000 };
+    const sql = `SELECT host, count() AS n FROM ${table} WHERE ${inSelection('host', 'h')} GROUP BY host ORDER BY host`;
+    const count = (h: VariableValue) =>
+      run<{ host: string; n: string }>(store, expandMacros(sql, { ...range, variables: { h } }));
+    expect(await count({ all: ALL_VALUE })).toEqual([
+      { host: 'h1', n: '12' },
+      { host: "o'brien", n: '1' },
+    ]);
+    expect(await count(["o'brien"])).toEqual([{ host: "o'brien", n: '1' }]);
+    expect(await count(['h1', 'nobody'])).toEqual([{ host: 'h1', n: '12' }]);
+    expect(await count(['nobody'])).toEqual([]);
   });
 });

@@ -75,6 +75,19 @@ describe('checkDashboard', () => {
       (d) => (d.panels[0]!.targets[0]!.rawSql += ' AND host IN (${host:singlequote})'),
       /undefined variable \$host/,
     ],
+    [
+      'a variable with a custom all value used outside inSelection() is reported',
+      (d) => (d.panels[0]!.targets[0]!.rawSql += ' AND slo = ${slo:singlequote}'),
+      /uses \$slo outside inSelection\(\), so "All" matches nothing/,
+    ],
+    [
+      'a variable query that filters on such a variable bare is reported',
+      (d) => {
+        const slo = d.templating!.list!.find((v) => v.name === 'slo') as { query: string };
+        slo.query = slo.query.replace('ORDER BY', 'WHERE slo IN (${slo:singlequote}) ORDER BY');
+      },
+      /variable \$slo uses \$slo outside inSelection/,
+    ],
   ];
   it.each(broken)('%s', (_, breakIt, problem) => {
     const json = built() as DashboardJson & { panels: Panel[] };

@@ -110,6 +110,13 @@ describe('with clickhouse.cluster set', () => {
     expect(statements.join('\n')).not.toContain('non_replicated_deduplication_window');
   });
 
+  it('puts one Merge table over the Distributed rollups, not their _local tables', () => {
+    expect(statementsOf(11)).toEqual([
+      'CREATE TABLE IF NOT EXISTS halo.samples_rollups ON CLUSTER halo_cluster AS halo.samples_1m\n' +
+        "ENGINE = Merge('halo', '^(samples_1m|samples_5m|samples_1h)$')",
+    ]);
+  });
+
   it('keeps series in a ReplicatedAggregatingMergeTree, sharded like the samples by fingerprint', () => {
     const [local, front] = statementsOf(5);
     expect(local).toMatch(

@@ -10,6 +10,7 @@ import { migration as sloBudget } from './007-slo-budget.ts';
 import { migration as logsVolume } from './008-logs-volume.ts';
 import { migration as samples5m } from './009-samples-5m.ts';
 import { migration as logsErrors } from './010-logs-errors.ts';
+import { migration as samplesRollups } from './011-samples-rollups.ts';
 import type { Migration } from './types.ts';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -23,5 +24,6 @@ export const MIGRATIONS: readonly Migration[] = [
   logsVolume,
   samples5m,
   logsErrors,
+  samplesRollups,
 ];
 export type { Migration } from './types.ts';
