@@ -534,6 +534,53 @@ describe('webhooks (Alertmanager v4, Standard Webhooks signatures)', () => {
   });
 });
 
+describe('console', () => {
+  const consoleReceivers = (configs: unknown[]) => {
+    const written: string[] = [];
+    const built = createReceivers(
+      receiversSchema.parse([{ name: 'console', console_configs: configs }]),
+      { logger: createLogger({ level: 'silent' }), consoleWrite: (t) => written.push(t) },
+    );
+    return { receiver: built.get('console')!, written };
+  };
+
+  it('writes a firing and a resolved notification as text: title, summary, labels, links', async () => {
+    const { receiver, written } = consoleReceivers([{}]);
+    expect(await receiver.notify(firing())).toEqual([
+      { kind: 'console', target: 'console #1 of receiver console', outcome: 'sent', attempts: 1 },
+    ]);
+    await receiver.notify(resolved());
+    expect(written).toHaveLength(2);
+    const [fired, done] = written;
+    expect(fired).toMatch(/^\[FIRING:1\] checkout-availability .*→ ops\n/);
+    expect(fired).toContain('  checkout-availability: error budget burning at 15.2×');
+    expect(fired).toContain('burn_tier="page-fast"');
+    expect(fired).toContain('  - firing since 2025-03-01T11:58:00.000Z');
+    expect(fired).toContain('  Runbook: https://runbooks.example/checkout');
+    expect(done).toMatch(/^\[RESOLVED\] checkout-availability/);
+    expect(done).toContain('  - resolved at 2025-03-01T12:20:00.000Z');
+  });
+
+  it('writes one JSON line in json format, and leaves resolved out when send_resolved is off', async () => {
+    const { receiver, written } = consoleReceivers([{ format: 'json', send_resolved: false }]);
+    await receiver.notify(firing());
+    const [skipped] = await receiver.notify(resolved());
+    expect(skipped?.outcome).toBe('skipped');
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/\n$/);
+    const line = JSON.parse(written[0]!) as Notification & { firing: number };
+    expect(line.status).toBe('firing');
+    expect(line.firing).toBe(1);
+    expect(line.alerts[0]?.labels['slo']).toBe('checkout-availability');
+  });
+
+  it('a format it does not know is refused by name', () => {
+    expect(() =>
+      receiversSchema.parse([{ name: 'c', console_configs: [{ format: 'yaml' }] }]),
+    ).toThrow(/expected text or json/);
+  });
+});
+
 describe('delivery: retries, Retry-After, give-up', () => {
   const hookReceiver = (url: string) => [{ name: 'ops', webhook_configs: [{ url }] }];
 

@@ -1,5 +1,6 @@
-// The receivers' configuration (zod): PagerDuty, Slack and webhook integrations, Alertmanager's key
-// names, and how delivery retries. Keys, URLs and signing secrets are Secrets that print as <secret>.
+// The receivers' configuration (zod): PagerDuty, Slack, webhook and console integrations,
+// Alertmanager's key names, and how delivery retries. Keys, URLs and signing secrets are Secrets
+// that print as <secret>.
 
 import { z } from 'zod';
 import { duration, httpUrl, secret } from '../../core/config/schema.ts';
@@ -104,6 +105,12 @@ const webhookConfig = z
     }
   });
 
+const consoleConfig = z.strictObject({
+  /** `text`: a readable block per notification; `json`: the notification as one JSON line. */
+  format: z.enum(['text', 'json'], { error: 'expected text or json' }).default('text'),
+  send_resolved: sendResolved,
+});
+
 export const receiverSchema = z.strictObject({
   name: z
     .string({ error: 'expected a receiver name' })
@@ -111,6 +118,8 @@ export const receiverSchema = z.strictObject({
   pagerduty_configs: z.array(pagerDutyConfig, { error: 'expected a list' }).default([]),
   slack_configs: z.array(slackConfig, { error: 'expected a list' }).default([]),
   webhook_configs: z.array(webhookConfig, { error: 'expected a list' }).default([]),
+  /** Halo's own: notifications written to standard output (the quick start's receiver). */
+  console_configs: z.array(consoleConfig, { error: 'expected a list' }).default([]),
 });
 
 /** A receiver without integrations is allowed: it receives and drops (as in Alertmanager). */
@@ -150,4 +159,5 @@ export type ReceiverConfig = z.output<typeof receiverSchema>;
 export type PagerDutyConfig = z.output<typeof pagerDutyConfig>;
 export type SlackConfig = z.output<typeof slackConfig>;
 export type WebhookConfig = z.output<typeof webhookConfig>;
+export type ConsoleConfig = z.output<typeof consoleConfig>;
 export type DeliveryConfig = z.output<typeof deliverySchema>;

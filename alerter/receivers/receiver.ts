@@ -1,5 +1,6 @@
-// A receiver: its PagerDuty, Slack and webhook integrations built from config, and notify(), which
-// sends one notification to all of them at once (firing alerts only where send_resolved is off).
+// A receiver: its PagerDuty, Slack, webhook and console integrations built from config, and
+// notify(), which sends one notification to all of them at once (firing alerts only where
+// send_resolved is off).
 
 import type { Logger } from '../../core/logger.ts';
 import { sleep as realSleep } from '../../core/sleep.ts';
@@ -9,6 +10,7 @@ import { DEFAULT_DELIVERY, type DeliveryRuntime, type DeliverySettings } from '.
 import type { ReceiverMetrics } from './metrics.ts';
 import { firingOnly } from './notification.ts';
 import { Pacer } from './pace.ts';
+import { createConsoleIntegration } from './console.ts';
 import { createPagerDutyIntegration } from './pagerduty.ts';
 import { createSlackIntegration, SLACK_INTERVAL_MS } from './slack.ts';
 import type { Integration, IntegrationKind, IntegrationReport, Notification } from './types.ts';
@@ -27,6 +29,8 @@ export interface ReceiverDeps {
   random?: () => number;
   /** Shared by every receiver, so two receivers on one Slack webhook keep its pace together. */
   slackPacer?: Pacer;
+  /** Where console integrations write. @default process.stdout */
+  consoleWrite?: (text: string) => void;
 }
 
 export interface Receiver {
@@ -58,6 +62,13 @@ export function createReceiver(config: ReceiverConfig, deps: ReceiverDeps): Rece
     ),
     ...config.slack_configs.map((c, i) => createSlackIntegration(c, context('slack', i), pacer)),
     ...config.webhook_configs.map((c, i) => createWebhookIntegration(c, context('webhook', i))),
+    ...config.console_configs.map((c, i) =>
+      createConsoleIntegration(c, {
+        receiver: config.name,
+        index: i + 1,
+        ...(deps.consoleWrite ? { write: deps.consoleWrite } : {}),
+      }),
+    ),
   ];
   return {
     name: config.name,

@@ -39,7 +39,7 @@ export interface Notification {
   id?: string;
 }
 
-export type IntegrationKind = 'pagerduty' | 'slack' | 'webhook';
+export type IntegrationKind = 'pagerduty' | 'slack' | 'webhook' | 'console';
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'gave_up';
 
