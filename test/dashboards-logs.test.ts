@@ -174,6 +174,21 @@ describe('every logs panel on chDB', () => {
     );
   });
 
+  it('over a day without a search, the lines are the newest ones, cut at the minute the volume gives', async () => {
+    const c = ctx(24 * HOUR, 300_000);
+    const { data } = await runSql(store, database, sqlOf(12), c, noText);
+    const newest = rows()
+      .filter((r) => r.ts >= c.from && r.ts <= c.to)
+      .sort((a, b) => b.ts - a.ts);
+    // More lines than the limit in the range, so the cut matters; ties at the limit's edge aside.
+    expect(newest.length).toBeGreaterThan(LINE_LIMIT * 5);
+    expect(data).toHaveLength(LINE_LIMIT);
+    const times = data.map((r) => Date.parse(`${String(r['timestamp']).replace(' ', 'T')}Z`));
+    expect(times[0]).toBe(newest[0]!.ts);
+    expect(times.at(-1)).toBe(newest[LINE_LIMIT - 1]!.ts);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+
   const matching = async (text: Partial<typeof noText>, severity = [...SEVERITIES]) => {
     const c = ctx(HOUR, 60_000);
     c.variables = { ...c.variables, severity };
