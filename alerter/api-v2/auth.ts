@@ -1,6 +1,6 @@
 // Bearer-token middleware with scopes for the notify API: 401 without a valid token (or when no
 // token is configured at all), 403 when the token's scope is too small. Tokens are compared in
-// constant time and never logged.
+// constant time (tokenLookup, shared with the status page's silence form) and never logged.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
@@ -25,30 +25,44 @@ export const NO_TOKENS_MESSAGE =
 
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
-/** Hashes make every comparison the same length, so timingSafeEqual can compare any token. */
-function findToken(
-  hashed: readonly { name: string; hash: Buffer; scope: ApiScope }[],
-  presented: string,
-) {
-  const hash = digest(presented);
-  let found: { name: string; scope: ApiScope } | undefined;
-  // No early exit: every configured token is compared whatever matched.
-  for (const entry of hashed) {
-    if (timingSafeEqual(entry.hash, hash) && found === undefined) found = entry;
-  }
-  return found;
+/** The configured token a caller presented: its holder's name and its scope. */
+export interface PresentedToken {
+  name: string;
+  scope: ApiScope;
 }
 
-export function bearerScopes(options: BearerScopesOptions): MiddlewareHandler<ApiEnv> {
-  const hashed = options.tokens.map((t) => ({
+/**
+ * A lookup of presented tokens among the configured ones: undefined for a token that matches
+ * none. Hashes make every comparison the same length, so timingSafeEqual can compare any token;
+ * the configured tokens are hashed once, here.
+ */
+export function tokenLookup(
+  tokens: readonly ApiToken[],
+): (presented: string) => PresentedToken | undefined {
+  const hashed = tokens.map((t) => ({
     name: t.name,
     hash: digest(t.token.reveal()),
     scope: t.scope,
   }));
+  return function findToken(presented) {
+    const hash = digest(presented);
+    let found: PresentedToken | undefined;
+    // No early exit: every configured token is compared whatever matched.
+    for (const entry of hashed) {
+      if (timingSafeEqual(entry.hash, hash) && found === undefined)
+        found = { name: entry.name, scope: entry.scope };
+    }
+    return found;
+  };
+}
+
+export function bearerScopes(options: BearerScopesOptions): MiddlewareHandler<ApiEnv> {
+  const findToken = tokenLookup(options.tokens);
+  const configured = options.tokens.length;
   const log = options.logger;
   return async function bearerScopesMiddleware(c, next) {
     const where = { method: c.req.method, path: c.req.path };
-    if (hashed.length === 0) {
+    if (configured === 0) {
       throw new HTTPException(401, { message: NO_TOKENS_MESSAGE });
     }
     const header = c.req.header('Authorization') ?? '';
@@ -59,7 +73,7 @@ export function bearerScopes(options: BearerScopesOptions): MiddlewareHandler<Ap
         message: 'expected an Authorization: Bearer <token> header',
       });
     }
-    const token = findToken(hashed, match[1]);
+    const token = findToken(match[1]);
     if (token === undefined) {
       log.warn({ ...where, reason: 'unknown token' }, 'notify API request refused');
       throw new HTTPException(401, { message: 'the bearer token is not valid' });

@@ -65,21 +65,49 @@ function healthy(c: RedundancyCondition, row: MemberRow): boolean {
   }
 }
 
+/** One group of a redundancy rule (a tier, a backend) at a moment. */
+export interface RedundancyGroup {
+  /** The group's labels, one per `by` label, e.g. { tier: 'web' }. */
+  labels: Record<string, string>;
+  /** Members healthy now. */
+  healthy: number;
+  /** Members seen in the lookback, healthy or not. */
+  members: number;
+  /** Healthy members the group needs (the rule's min). */
+  min: number;
+}
+
+/** Every group of a redundancy rule seen in its lookback at `at`, with its healthy members. */
+export async function redundancyGroups(
+  store: Store,
+  c: RedundancyCondition,
+  at: number,
+): Promise<RedundancyGroup[]> {
+  const rows = await store.query<MemberRow>(membersQuery(store, c, at));
+  const groups = new Map<string, { key: string[]; healthy: number; members: number }>();
+  for (const row of rows) {
+    const id = JSON.stringify(row.group_key);
+    const group = groups.get(id) ?? { key: row.group_key, healthy: 0, members: 0 };
+    group.members++;
+    if (healthy(c, row)) group.healthy++;
+    groups.set(id, group);
+  }
+  return [...groups.values()].map((g) => ({
+    labels: labelsOf(c.by, g.key),
+    healthy: g.healthy,
+    members: g.members,
+    min: c.min,
+  }));
+}
+
 /** The instances of a redundancy rule at `at`: groups with fewer healthy members than min. */
 export async function evaluateRedundancy(
   store: Store,
   c: RedundancyCondition,
   at: number,
 ): Promise<Instance[]> {
-  const rows = await store.query<MemberRow>(membersQuery(store, c, at));
-  const groups = new Map<string, { key: string[]; healthy: number }>();
-  for (const row of rows) {
-    const id = JSON.stringify(row.group_key);
-    const group = groups.get(id) ?? { key: row.group_key, healthy: 0 };
-    if (healthy(c, row)) group.healthy++;
-    groups.set(id, group);
-  }
-  return [...groups.values()]
-    .filter((g) => g.healthy < c.min)
-    .map((g) => ({ labels: labelsOf(c.by, g.key), value: g.healthy }));
+  const groups = await redundancyGroups(store, c, at);
+  return groups
+    .filter((g) => g.healthy < g.min)
+    .map((g) => ({ labels: g.labels, value: g.healthy }));
 }
