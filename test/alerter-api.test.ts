@@ -9,13 +9,13 @@ import { createAlerterApi } from '../alerter/api.ts';
 import { errorBudget } from '../alerter/slo/burn.ts';
 import { windowStart } from '../alerter/slo/evaluate.ts';
 import type { Slo } from '../alerter/slo/model.ts';
-import { parseSlos } from '../alerter/slo/spec.ts';
 import { alertFingerprint, type Transition } from '../alerter/state/machine.ts';
 import type { RuleEvaluation } from '../alerter/state/types.ts';
 import { silentLogger } from '../core/logger.ts';
 import { ident, sql } from '../core/store/sql.ts';
 import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
+import { ratioSlo as slo } from './helpers/ratio-slo.ts';
 import { openTestStore } from './helpers/store.ts';
 
 const SEC = 1000;
@@ -70,25 +70,6 @@ function reference(list: Traffic[], from: number, to: number): { good: number; t
   return { good, total };
 }
 
-function slo(name: string, service: string, extra = ''): Slo {
-  const [parsed] = parseSlos(
-    `apiVersion: halo/v1
-kind: SLO
-metadata:
-  name: ${name}
-spec:
-  service: ${service}
-  objective: 99.9
-  window: { rolling: 30d }
-  sli:
-    ratio:
-      bad: { metric: http_requests_total, matchers: { service: ${service}, code: { op: "=~", value: "5.." } } }
-      total: { metric: http_requests_total, matchers: { service: ${service} } }
-${extra}`,
-    `${name}.yaml`,
-  );
-  return parsed!;
-}
 
 const SLOS: Slo[] = [
   slo(

@@ -8,8 +8,6 @@ import { Alerter, type AlerterStatus } from '../alerter/alerter.ts';
 import { apiConfigSchema } from '../alerter/api-v2/index.ts';
 import { parseRules } from '../alerter/rules/index.ts';
 import { SilenceStore } from '../alerter/silence/index.ts';
-import type { Slo } from '../alerter/slo/model.ts';
-import { parseSlos } from '../alerter/slo/spec.ts';
 import { alertFingerprint, type Alert } from '../alerter/state/machine.ts';
 import { checkSilenceForm, createStatusPage, type StatusPageDeps } from '../alerter/status/page.ts';
 import { budgetBarSvg, sparklineSvg } from '../alerter/status/svg.ts';
@@ -20,6 +18,7 @@ import type { Store } from '../core/store/store.ts';
 import { writeSamples, type SampleRow } from '../core/store/write.ts';
 import { capturedLogger } from './helpers/captured-logger.ts';
 import { startNatsServer, type TestNats } from './helpers/nats.ts';
+import { ratioSlo as slo } from './helpers/ratio-slo.ts';
 import { openTestStore } from './helpers/store.ts';
 
 const SEC = 1000;
@@ -39,25 +38,6 @@ const OUTAGE = AT - 10 * MIN;
 const READ_TOKEN = 'read-token-3e7a1c55-not-for-pages';
 const WRITE_TOKEN = 'write-token-9b4d2f60-not-for-pages';
 
-function slo(name: string, service: string, extra = ''): Slo {
-  const [parsed] = parseSlos(
-    `apiVersion: halo/v1
-kind: SLO
-metadata:
-  name: ${name}
-spec:
-  service: ${service}
-  objective: 99.9
-  window: { rolling: 30d }
-  sli:
-    ratio:
-      bad: { metric: http_requests_total, matchers: { service: ${service}, code: { op: "=~", value: "5.." } } }
-      total: { metric: http_requests_total, matchers: { service: ${service} } }
-${extra}`,
-    `${name}.yaml`,
-  );
-  return parsed!;
-}
 
 const SLOS = [
   slo('checkout', 'checkout', '  description: Checkout requests succeed\n'),

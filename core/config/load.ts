@@ -19,6 +19,13 @@ export interface LoadConfigOptions<S extends z.ZodType = typeof configSchema> {
   path?: string;
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /**
+   * Settings used where the file is silent (a mode's own, such as `halo up`'s demo): mappings
+   * merge key by key, anything else set in the file replaces the default whole.
+   */
+  defaults?: Record<string, unknown>;
+  /** Top-level sections of `defaults` that a section in the file replaces whole (`notify`). */
+  wholeSections?: readonly string[];
 }
 
 export interface LoadedConfig<C = HaloConfig> {
@@ -47,6 +54,13 @@ export function loadConfig<S extends z.ZodType<HaloConfig, unknown> = typeof con
     ({ raw, doc, lines } = readYaml(file, label));
     resolveFileKeys(raw, dirname(file), label, doc, lines);
   }
+  if (options.defaults !== undefined) {
+    const whole = new Set(options.wholeSections ?? []);
+    const defaults = Object.fromEntries(
+      Object.entries(options.defaults).filter(([key]) => !(whole.has(key) && key in raw)),
+    );
+    raw = withDefaults(defaults, raw);
+  }
   const fromEnv = applyEnv(raw, env);
 
   const result = schema.safeParse(raw, { reportInput: true });
@@ -59,6 +73,19 @@ export function loadConfig<S extends z.ZodType<HaloConfig, unknown> = typeof con
   // data_dir from the file is already relative to the file; from env or the default, to cwd.
   const config = { ...result.data, data_dir: resolve(cwd, result.data.data_dir) };
   return { config, file, fromEnv };
+}
+
+const isMapping = (v: unknown): v is Raw =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `raw` over `defaults`: mappings merged key by key, other values from `raw` when set. */
+function withDefaults(defaults: Raw, raw: Raw): Raw {
+  const out: Raw = { ...defaults };
+  for (const [key, value] of Object.entries(raw)) {
+    const base = out[key];
+    out[key] = isMapping(base) && isMapping(value) ? withDefaults(base, value) : value;
+  }
+  return out;
 }
 
 function defaultFile(cwd: string): string | undefined {
