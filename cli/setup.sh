@@ -19,6 +19,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_packages+=(post
 if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
     command -v google-chrome >/dev/null 2>&1 || need_packages+=(chromium)
+  # The compose tests validate compose/ with `docker-compose config` (Debian's v1; no engine).
+  command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
 fi
 
 if [ ${#need_packages[@]} -gt 0 ]; then
