@@ -19,6 +19,7 @@ import { expandFiles, loadSlos } from '../alerter/slo/load.ts';
 import { tiersForSlo } from '../alerter/slo/windows.ts';
 import type { Slo } from '../alerter/slo/model.ts';
 import type { RuleEvaluation } from '../alerter/state/types.ts';
+import type { AlertRule } from '../alerter/rules/model.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../core/store/store.ts';
 import type { FullConfig } from './config-schema.ts';
@@ -28,6 +29,11 @@ import { loadRules, ruleEvaluator } from './rules.ts';
 export interface StartedAlerter {
   alerter: Alerter;
   slos: Slo[];
+  rules: AlertRule[];
+  /** With a notify section: the silences, shared through NATS KV. */
+  silences: SilenceStore | undefined;
+  /** With a notify section: the inhibit rule holding an alert down, if one does. */
+  inhibitedBy: ((labels: Record<string, string>) => string | undefined) | undefined;
   app: Hono;
   stop(): Promise<void>;
 }
@@ -70,7 +76,8 @@ export async function startAlerter(options: {
   let silences: SilenceStore | undefined;
   let notifier: Notifier | undefined;
   if (config.notify) {
-    silences = await SilenceStore.open({ nc, logger });
+    // Replicated as the streams are: losing one NATS node must not lose the silences.
+    silences = await SilenceStore.open({ nc, logger, replicas: config.nats.streams.replicas });
     notifier = new Notifier({
       config: config.notify,
       store,
@@ -84,6 +91,7 @@ export async function startAlerter(options: {
     nc,
     bucket: section.lease.bucket,
     ttlMs: section.lease.ttl.ms,
+    replicas: config.nats.streams.replicas,
     holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     logger,
   });
@@ -132,9 +140,13 @@ export async function startAlerter(options: {
       }),
     );
   }
+  const holder = notifier;
   return {
     alerter,
     slos,
+    rules: ruleList,
+    silences,
+    inhibitedBy: holder ? (labels) => holder.inhibitedBy(labels) : undefined,
     app,
     stop: async () => {
       await reports?.stop();

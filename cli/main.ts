@@ -7,25 +7,97 @@ import { ConfigError, HaloError, errorMessage } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { VERSION } from '../core/version.ts';
 import { haloConfigSchema, type FullConfig } from './config-schema.ts';
+import { parseDuration } from '../core/units.ts';
+import { demoDefaults, demoToken } from './demo/config.ts';
 import type { ReportOptions } from './report.ts';
+import type { UpOptions } from './up.ts';
 
 // Each role is loaded when its command runs, so that an agent does not carry the store's
 // client (or the embedded engine) in memory.
 
-function load(command: Command): LoadedConfig<FullConfig> {
+function load(
+  command: Command,
+  defaults?: (config: FullConfig) => Record<string, unknown>,
+): LoadedConfig<FullConfig> {
   const { config } = command.optsWithGlobals<{ config?: string }>();
-  return loadConfig({
+  const options = {
     schema: haloConfigSchema,
     ...(config !== undefined ? { path: config } : {}),
-  });
+  };
+  const loaded = loadConfig(options);
+  // Defaults that depend on the config itself (its data dir): read it once without them.
+  // A notify section of the file is a whole routing tree: the demo's does not merge into it.
+  return defaults
+    ? loadConfig({ ...options, defaults: defaults(loaded.config), wholeSections: ['notify'] })
+    : loaded;
+}
+
+/** The demo's settings where the config is silent, with its write token kept in the data dir. */
+function demoLoad(config: FullConfig): Record<string, unknown> {
+  const { token } = demoToken(config.data_dir);
+  const host = config.http.address === '0.0.0.0' ? '127.0.0.1' : config.http.address;
+  return {
+    ...demoDefaults({ token }),
+    notify: {
+      ...(demoDefaults({ token })['notify'] as Record<string, unknown>),
+      external_url: `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`,
+    },
+  };
+}
+
+interface DemoAppFlags {
+  address: string;
+  port: string;
+  logFile?: string;
+  traffic?: string;
+  rps: string;
+}
+
+interface UpFlags {
+  demo: boolean;
+  incidentAfter: string;
+  incidentErrorsFor: string;
+  incidentDownFor: string;
+  rps: string;
+  backfill?: string;
+}
+
+function flagDuration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new ConfigError(`${flag}: expected a duration like 30s or 3m`);
+  return ms;
+}
+
+function upOptions(flags: UpFlags): UpOptions {
+  if (!flags.demo) {
+    if (flags.backfill !== undefined) throw new ConfigError('--backfill: needs the demo');
+    return {};
+  }
+  const rps = Number(flags.rps);
+  if (!Number.isFinite(rps) || rps <= 0 || rps > 10_000) {
+    throw new ConfigError('--rps: expected a number of requests per second from 1 to 10000');
+  }
+  const off = flags.incidentAfter === 'off';
+  return {
+    demo: {
+      rps,
+      ...(off ? {} : { incidentAfterMs: flagDuration('--incident-after', flags.incidentAfter) }),
+      errorsForMs: flagDuration('--incident-errors-for', flags.incidentErrorsFor),
+      downForMs: flagDuration('--incident-down-for', flags.incidentDownFor),
+      ...(flags.backfill !== undefined
+        ? { backfillMs: flagDuration('--backfill', flags.backfill) }
+        : {}),
+    },
+  };
 }
 
 /** Runs a long-lived role until SIGINT or SIGTERM; a signal during start-up stops it too. */
 async function serve(
   command: Command,
   start: (config: FullConfig, logger: Logger) => Promise<() => Promise<void>>,
+  defaults?: (config: FullConfig) => Record<string, unknown>,
 ): Promise<void> {
-  const { config } = load(command);
+  const { config } = load(command, defaults);
   const logger = createLogger({ level: config.log.level });
   // Set once start-up is done; the signal handlers below need it before then.
   const state: { stop?: () => Promise<void> } = {};
@@ -100,14 +172,61 @@ export function buildProgram(): Command {
   program
     .command('up')
     .description(
-      'run every role in one process (embedded ClickHouse and a local nats-server by default)',
+      'run every role in one process (embedded ClickHouse and a local nats-server by default), with a demo HA stack',
     )
-    .action((_opts, command: Command) =>
-      serve(command, async (config, logger) => {
-        const { startHalo } = await import('./up.ts');
-        return (await startHalo(config, logger)).stop;
-      }),
+    .option('--no-demo', 'monitor this host only, without the demo HA stack')
+    .option(
+      '--incident-after <duration>',
+      'when the demo\'s scripted incident starts ("off": none)',
+      '3m',
+    )
+    .option('--incident-errors-for <duration>', 'how long web-2 answers 5xx', '2m')
+    .option('--incident-down-for <duration>', 'how long web-2 is then down', '3m')
+    .option('--rps <number>', 'requests per second through the demo stack', '20')
+    .option('--backfill <duration>', 'first write this much demo history (e.g. 30d)')
+    .action((opts: UpFlags, command: Command) =>
+      serve(
+        command,
+        async (config, logger) => {
+          const { startHalo } = await import('./up.ts');
+          return (await startHalo(config, logger, upOptions(opts))).stop;
+        },
+        opts.demo ? demoLoad : undefined,
+      ),
     );
+
+  program
+    .command('demo-app')
+    .description(
+      "run the demo's shop app on its own (compose/'s example stack): its routes, /metrics and JSON logs",
+    )
+    .option('--address <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '8080')
+    .option('--log-file <path>', 'write its JSON log lines here')
+    .option('--traffic <url>', "send the demo's traffic to this URL (a load balancer)")
+    .option('--rps <number>', 'requests per second of --traffic', '20')
+    .action(async (opts: DemoAppFlags, command: Command) => {
+      const port = Number(opts.port);
+      const rps = Number(opts.rps);
+      if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+        fail(new ConfigError('--port: expected a port from 1 to 65535'));
+      }
+      if (!Number.isFinite(rps) || rps <= 0 || rps > 10_000) {
+        fail(new ConfigError('--rps: expected a number of requests per second from 1 to 10000'));
+      }
+      await serve(command, async (_config, logger) => {
+        const { startDemoApp } = await import('./demo/app.ts');
+        const app = await startDemoApp({
+          address: opts.address,
+          port,
+          rps,
+          logger,
+          ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}),
+          ...(opts.traffic !== undefined ? { traffic: opts.traffic } : {}),
+        });
+        return app.stop;
+      });
+    });
 
   program
     .command('ingest')

@@ -3,7 +3,8 @@
 
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { createStatusPage } from '../alerter/status/page.ts';
 import { connectBus } from '../core/bus/connect.ts';
 import { startLocalNats, type LocalNats } from '../core/bus/local-server.ts';
 import { ensureStreams } from '../core/bus/streams.ts';
@@ -18,6 +19,7 @@ import { startAlerter } from './alert.ts';
 import { startIngester } from './ingest.ts';
 import type { AgentConfig } from '../collector/agent/config.ts';
 import { agentSchema, type FullConfig } from './config-schema.ts';
+import { startDemo, type DemoOptions } from './demo/run.ts';
 
 export interface Running {
   readonly http: HttpServer;
@@ -47,7 +49,16 @@ export function withSelfScrape(agent: AgentConfig, metricsUrl: string): AgentCon
   return { ...agent, sources: [...agent.sources, ...self] };
 }
 
-export async function startHalo(config: FullConfig, logger: Logger): Promise<Running> {
+export interface UpOptions {
+  /** Run the demo HA stack (halo up without --no-demo). */
+  demo?: DemoOptions;
+}
+
+export async function startHalo(
+  config: FullConfig,
+  logger: Logger,
+  options: UpOptions = {},
+): Promise<Running> {
   const log = logger.child({ module: 'up' });
   const registry = createRegistry('up');
   const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
@@ -81,10 +92,16 @@ export async function startHalo(config: FullConfig, logger: Logger): Promise<Run
     const app = new Hono();
     app.route('/', createHealthApp({ registry, checks }));
     // The alerter's API exists only once the alerter does; the server starts before it.
-    const late: { api?: Hono } = {};
+    const late: { api?: Hono; status?: Hono } = {};
     app.all('/api/*', (c) =>
       late.api ? late.api.fetch(c.req.raw) : c.json({ error: 'the alerter is starting' }, 503),
     );
+    // The status page, for when Grafana is not there; also the landing page.
+    const status = (c: Context) =>
+      late.status ? late.status.fetch(c.req.raw) : c.text('Halo is starting', 503);
+    app.all('/status', status);
+    app.all('/status/*', status);
+    app.get('/', (c) => c.redirect('/status'));
     // The port first: if it is taken, nothing else has been created yet.
     const http = await serveHttp(app, config.http.address, config.http.port);
     stops.push({ what: 'http', stop: () => http.close() });
@@ -134,9 +151,30 @@ export async function startHalo(config: FullConfig, logger: Logger): Promise<Run
     });
     stops.push({ what: 'agent', stop: () => agent.stop() });
 
+    if (options.demo) {
+      const demo = await startDemo({
+        config,
+        logger,
+        connection: () => connected,
+        store: openedStore,
+        demo: options.demo,
+      });
+      stops.push({ what: 'demo', stop: () => demo.stop() });
+    }
+
     const alerter = await startAlerter({ config, store, nc: nats, logger, registry });
     stops.push({ what: 'alerter', stop: () => alerter.stop() });
     late.api = alerter.app;
+    late.status = createStatusPage({
+      status: () => alerter.alerter.status(),
+      slos: alerter.slos,
+      rules: alerter.rules,
+      ...(alerter.silences ? { silences: alerter.silences } : {}),
+      ...(alerter.inhibitedBy ? { inhibitedBy: alerter.inhibitedBy } : {}),
+      tokens: config.api.tokens,
+      store,
+      logger,
+    });
 
     started = true;
     log.info(

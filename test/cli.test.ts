@@ -10,6 +10,7 @@ import { MIGRATIONS } from '../core/store/migrations/index.ts';
 import { freePort } from './helpers/ports.ts';
 import { startNatsServer } from './helpers/nats.ts';
 import { tempDir } from './helpers/temp.ts';
+import { alive, haloEnv } from './helpers/halo-process.ts';
 import { until } from './helpers/wait.ts';
 
 const bin = join(import.meta.dirname, '..', 'cli', 'bin.js');
@@ -18,22 +19,10 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const key of Object.keys(env)) {
-    if (
-      (key.startsWith('HALO_') || key === 'NATS_URL' || key.startsWith('CLICKHOUSE_')) &&
-      !(key in extra)
-    )
-      delete env[key];
-  }
-  return env;
-}
-
 function halo(args: string[], cwd: string, env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [bin, ...args], {
     cwd,
-    env: baseEnv(env),
+    env: haloEnv(env),
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -50,22 +39,13 @@ function errorLines(stderr: string): string[] {
   return plain;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('halo up on embedded defaults', () => {
   it('answers /healthz and /readyz within 30 s and stops on SIGINT within 10 s, leaving no process', async () => {
     const cwd = tempDir();
     const port = await freePort();
     const child = spawn(process.execPath, [bin, 'up'], {
       cwd,
-      env: baseEnv({ HALO_HTTP_PORT: String(port) }),
+      env: haloEnv({ HALO_HTTP_PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -119,7 +99,7 @@ describe('halo up on embedded defaults', () => {
     const port = await freePort();
     const first = spawn(process.execPath, [bin, 'up'], {
       cwd,
-      env: baseEnv({ HALO_HTTP_PORT: String(port) }),
+      env: haloEnv({ HALO_HTTP_PORT: String(port) }),
       stdio: 'ignore',
     });
     children.push(first);
@@ -165,7 +145,7 @@ describe('a bad start is one line and a non-zero exit, with nothing left behind'
     writeFileSync(join(cwd, 'halo.yaml'), "alerter: { slos: ['slos/*.yaml'], interval: 1s }\n");
     const child = spawn(process.execPath, [bin, 'up'], {
       cwd,
-      env: baseEnv({ HALO_HTTP_PORT: String(port) }),
+      env: haloEnv({ HALO_HTTP_PORT: String(port) }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(child);
