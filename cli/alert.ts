@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { Alerter } from '../alerter/alerter.ts';
 import { createReceiverMetrics } from '../alerter/receivers/metrics.ts';
 import { createAlerterApi } from '../alerter/api.ts';
+import { createStatusPage } from '../alerter/status/page.ts';
 import { Lease } from '../alerter/ha/lease.ts';
 import { createNotifyApi } from '../alerter/api-v2/index.ts';
 import { Notifier } from '../alerter/notify/notifier.ts';
@@ -19,7 +20,6 @@ import { expandFiles, loadSlos } from '../alerter/slo/load.ts';
 import { tiersForSlo } from '../alerter/slo/windows.ts';
 import type { Slo } from '../alerter/slo/model.ts';
 import type { RuleEvaluation } from '../alerter/state/types.ts';
-import type { AlertRule } from '../alerter/rules/model.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../core/store/store.ts';
 import type { FullConfig } from './config-schema.ts';
@@ -29,11 +29,6 @@ import { loadRules, ruleEvaluator } from './rules.ts';
 export interface StartedAlerter {
   alerter: Alerter;
   slos: Slo[];
-  rules: AlertRule[];
-  /** With a notify section: the silences, shared through NATS KV. */
-  silences: SilenceStore | undefined;
-  /** With a notify section: the inhibit rule holding an alert down, if one does. */
-  inhibitedBy: ((labels: Record<string, string>) => string | undefined) | undefined;
   app: Hono;
   stop(): Promise<void>;
 }
@@ -140,13 +135,24 @@ export async function startAlerter(options: {
       }),
     );
   }
-  const holder = notifier;
+  const notifying = notifier;
+  // The status page, for when Grafana is not there.
+  app.route(
+    '/',
+    createStatusPage({
+      status: () => alerter.status(),
+      slos,
+      rules: ruleList,
+      ...(silences ? { silences } : {}),
+      ...(notifying ? { inhibitedBy: (labels) => notifying.inhibitedBy(labels) } : {}),
+      tokens: config.api.tokens,
+      store,
+      logger,
+    }),
+  );
   return {
     alerter,
     slos,
-    rules: ruleList,
-    silences,
-    inhibitedBy: holder ? (labels) => holder.inhibitedBy(labels) : undefined,
     app,
     stop: async () => {
       await reports?.stop();

@@ -3,7 +3,7 @@
 // reverse order.
 
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Registry } from 'prom-client';
 import { connectBus } from '../core/bus/connect.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -51,9 +51,12 @@ export async function runRole(
   app.route('/', createHealthApp({ registry, checks }));
   // The role's own routes exist only once it has started; the port is taken first.
   const late: { app?: Hono } = {};
-  app.all('/api/*', (c) =>
-    late.app ? late.app.fetch(c.req.raw) : c.json({ error: `halo ${role.name} is starting` }, 503),
-  );
+  const forward = (c: Context) =>
+    late.app ? late.app.fetch(c.req.raw) : c.json({ error: `halo ${role.name} is starting` }, 503);
+  app.all('/api/*', forward);
+  // The alerter's status page (other roles answer 404 once started).
+  app.all('/status', forward);
+  app.all('/status/*', forward);
   const http = await serveHttp(app, config.http.address, config.http.port);
   const stops: Array<() => Promise<void>> = [() => http.close()];
   const stopAll = async () => {

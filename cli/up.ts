@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Hono, type Context } from 'hono';
-import { createStatusPage } from '../alerter/status/page.ts';
 import { connectBus } from '../core/bus/connect.ts';
 import { startLocalNats, type LocalNats } from '../core/bus/local-server.ts';
 import { ensureStreams } from '../core/bus/streams.ts';
@@ -165,16 +164,8 @@ export async function startHalo(
     const alerter = await startAlerter({ config, store, nc: nats, logger, registry });
     stops.push({ what: 'alerter', stop: () => alerter.stop() });
     late.api = alerter.app;
-    late.status = createStatusPage({
-      status: () => alerter.alerter.status(),
-      slos: alerter.slos,
-      rules: alerter.rules,
-      ...(alerter.silences ? { silences: alerter.silences } : {}),
-      ...(alerter.inhibitedBy ? { inhibitedBy: alerter.inhibitedBy } : {}),
-      tokens: config.api.tokens,
-      store,
-      logger,
-    });
+    // Its app serves the status page too.
+    late.status = alerter.app;
 
     started = true;
     log.info(
