@@ -70,7 +70,6 @@ function reference(list: Traffic[], from: number, to: number): { good: number; t
   return { good, total };
 }
 
-
 const SLOS: Slo[] = [
   slo(
     'checkout',

@@ -38,7 +38,6 @@ const OUTAGE = AT - 10 * MIN;
 const READ_TOKEN = 'read-token-3e7a1c55-not-for-pages';
 const WRITE_TOKEN = 'write-token-9b4d2f60-not-for-pages';
 
-
 const SLOS = [
   slo('checkout', 'checkout', '  description: Checkout requests succeed\n'),
   slo('search', 'search'),
