@@ -375,6 +375,35 @@ describe('writing and reading back', () => {
     expect(await count('samples1m')).toBe(12);
   });
 
+  it("a batch's deduplication token does not outlive its insert: later inserts without one are kept", async () => {
+    const { store } = await fresh();
+    const line = (body: string): LogRow => ({
+      ts: t0,
+      tier: 'app',
+      host: 'app-1',
+      service: 'shop',
+      severity: 'info',
+      body,
+      attributes: {},
+    });
+    await writeLogs(store, [line('one')], { dedupToken: 'HALO_LOGS:1-1' });
+    // chDB keeps a call's settings on its session; the token must not stay there.
+    const [setting] = await store.query<{ token: string }>(
+      sql`SELECT getSetting('insert_deduplication_token') AS token`,
+    );
+    expect(setting?.token).toBe('');
+    const logs = ident(store.table('logs'));
+    for (const body of ['two', 'three']) {
+      await store.command(
+        sql`INSERT INTO ${logs} (ts, tier, host, service, severity, body) VALUES (${new Date(t0)}, 'app', 'app-1', 'shop', 'info', ${body})`,
+      );
+    }
+    // The batch again, redelivered with its token: still dropped.
+    await writeLogs(store, [line('one')], { dedupToken: 'HALO_LOGS:1-1' });
+    const rows = await store.query<{ body: string }>(sql`SELECT body FROM ${logs} ORDER BY body`);
+    expect(rows.map((r) => r.body)).toEqual(['one', 'three', 'two']);
+  });
+
   it('a batch that cannot be written names the batch; a server refusal keeps its error code', async () => {
     const { store } = await fresh();
     const bad = [

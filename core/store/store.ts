@@ -124,7 +124,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
       engine = connection.chdb as unknown as ChdbEngine;
       client = createClient({
         connection,
-        clickhouse_settings: BASE_SETTINGS,
+        // chDB keeps a call's settings on its session: an insert's deduplication token would
+        // stay for the next, tokenless insert, which ClickHouse would then drop as a duplicate.
+        // Every call that does not set its own token clears it.
+        clickhouse_settings: { ...BASE_SETTINGS, insert_deduplication_token: '' },
         log: { LoggerClass: clientLoggerClass(log) },
       } as Parameters<typeof createClient>[0]);
     } catch (err) {
