@@ -48,12 +48,10 @@ export type GroupBy = string;
 interface Resolution {
   /** The table's name, unqualified. */
   name: string;
-  table: string;
   /** Seconds of one stored bucket (raw samples: 1, their own interval being unknown). */
   seconds: number;
   /** Inclusive bound on the range (seconds) this resolution serves, or none for the last. */
   upTo?: number;
-  raw: boolean;
 }
 
 /**
@@ -61,22 +59,10 @@ interface Resolution {
  * (a day in 288 points, as Datadog draws it), longer ones the hourly one.
  */
 export const RESOLUTIONS: readonly Resolution[] = [
-  { name: TABLES.samples, table: table(TABLES.samples), seconds: 1, upTo: 3600, raw: true },
-  {
-    name: TABLES.samples1m,
-    table: table(TABLES.samples1m),
-    seconds: 60,
-    upTo: 12 * 3600,
-    raw: false,
-  },
-  {
-    name: TABLES.samples5m,
-    table: table(TABLES.samples5m),
-    seconds: 300,
-    upTo: 3 * 86_400,
-    raw: false,
-  },
-  { name: TABLES.samples1h, table: table(TABLES.samples1h), seconds: 3600, raw: false },
+  { name: TABLES.samples, seconds: 1, upTo: 3600 },
+  { name: TABLES.samples1m, seconds: 60, upTo: 12 * 3600 },
+  { name: TABLES.samples5m, seconds: 300, upTo: 3 * 86_400 },
+  { name: TABLES.samples1h, seconds: 3600 },
 ];
 
 const PROMOTED = new Set(['tier', 'host', 'service', 'name']);
@@ -115,7 +101,7 @@ export const ROLLUP_OF_RANGE = byRange((r) => quoteLiteral(r.name));
 
 const BRANCHES: readonly Branch[] = [
   {
-    table: RAW!.table,
+    table: table(RAW!.name),
     raw: true,
     seconds: String(RAW!.seconds),
     guard: `${RANGE} <= ${RAW!.upTo}`,
