@@ -36,13 +36,10 @@ function load(
 function demoLoad(config: FullConfig): Record<string, unknown> {
   const { token } = demoToken(config.data_dir);
   const host = config.http.address === '0.0.0.0' ? '127.0.0.1' : config.http.address;
-  return {
-    ...demoDefaults({ token }),
-    notify: {
-      ...(demoDefaults({ token })['notify'] as Record<string, unknown>),
-      external_url: `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`,
-    },
-  };
+  return demoDefaults({
+    token,
+    externalUrl: `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}`,
+  });
 }
 
 interface DemoAppFlags {
@@ -68,15 +65,21 @@ function flagDuration(flag: string, text: string): number {
   return ms;
 }
 
+/** --rps of the demo's traffic. */
+function flagRps(text: string): number {
+  const rps = Number(text);
+  if (!Number.isFinite(rps) || rps <= 0 || rps > 10_000) {
+    throw new ConfigError('--rps: expected a number of requests per second from 1 to 10000');
+  }
+  return rps;
+}
+
 function upOptions(flags: UpFlags): UpOptions {
   if (!flags.demo) {
     if (flags.backfill !== undefined) throw new ConfigError('--backfill: needs the demo');
     return {};
   }
-  const rps = Number(flags.rps);
-  if (!Number.isFinite(rps) || rps <= 0 || rps > 10_000) {
-    throw new ConfigError('--rps: expected a number of requests per second from 1 to 10000');
-  }
+  const rps = flagRps(flags.rps);
   const off = flags.incidentAfter === 'off';
   return {
     demo: {
@@ -207,13 +210,10 @@ export function buildProgram(): Command {
     .option('--rps <number>', 'requests per second of --traffic', '20')
     .action(async (opts: DemoAppFlags, command: Command) => {
       const port = Number(opts.port);
-      const rps = Number(opts.rps);
       if (!Number.isInteger(port) || port < 1 || port > 65_535) {
         fail(new ConfigError('--port: expected a port from 1 to 65535'));
       }
-      if (!Number.isFinite(rps) || rps <= 0 || rps > 10_000) {
-        fail(new ConfigError('--rps: expected a number of requests per second from 1 to 10000'));
-      }
+      const rps = flagRps(opts.rps);
       await serve(command, async (_config, logger) => {
         const { startDemoApp } = await import('./demo/app.ts');
         const app = await startDemoApp({

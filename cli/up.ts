@@ -91,15 +91,15 @@ export async function startHalo(
     const app = new Hono();
     app.route('/', createHealthApp({ registry, checks }));
     // The alerter's API exists only once the alerter does; the server starts before it.
-    const late: { api?: Hono; status?: Hono } = {};
-    app.all('/api/*', (c) =>
-      late.api ? late.api.fetch(c.req.raw) : c.json({ error: 'the alerter is starting' }, 503),
-    );
-    // The status page, for when Grafana is not there; also the landing page.
-    const status = (c: Context) =>
-      late.status ? late.status.fetch(c.req.raw) : c.text('Halo is starting', 503);
-    app.all('/status', status);
-    app.all('/status/*', status);
+    const late: { alerter?: Hono } = {};
+    const forward = (c: Context) =>
+      late.alerter
+        ? late.alerter.fetch(c.req.raw)
+        : c.json({ error: 'the alerter is starting' }, 503);
+    app.all('/api/*', forward);
+    // The alerter's status page, for when Grafana is not there; also the landing page.
+    app.all('/status', forward);
+    app.all('/status/*', forward);
     app.get('/', (c) => c.redirect('/status'));
     // The port first: if it is taken, nothing else has been created yet.
     const http = await serveHttp(app, config.http.address, config.http.port);
@@ -163,9 +163,7 @@ export async function startHalo(
 
     const alerter = await startAlerter({ config, store, nc: nats, logger, registry });
     stops.push({ what: 'alerter', stop: () => alerter.stop() });
-    late.api = alerter.app;
-    // Its app serves the status page too.
-    late.status = alerter.app;
+    late.alerter = alerter.app;
 
     started = true;
     log.info(

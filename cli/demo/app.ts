@@ -12,10 +12,9 @@ import { appLogLine } from './formats.ts';
 import { LogFile } from './log-file.ts';
 import { createRandom } from './random.ts';
 import { ROUTES, type RouteSpec } from './routes.ts';
+import { FAULT_RATE } from './shop.ts';
 import { appState } from './state.ts';
 
-/** Unexpected 500s of a healthy app, as in the simulated stack (~0.05 %). */
-const FAULT_RATE = 0.0005;
 const LOG_MAX_BYTES = 64 * 1024 * 1024;
 const WEIGHTED = ROUTES.map((value) => ({ value, weight: value.weight }));
 

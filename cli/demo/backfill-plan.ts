@@ -7,13 +7,14 @@ import type { Logger } from '../../core/logger.ts';
 import { type Store } from '../../core/store/store.ts';
 import { param } from '../../core/store/sql.ts';
 import { createRandom } from './random.ts';
+import { FAULT_RATE } from './shop.ts';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 
 /** Share of requests that fail outside incidents: the shop's own fault rate. */
-export const BASELINE_ERROR_SHARE = 0.0005;
+export const BASELINE_ERROR_SHARE = FAULT_RATE;
 /** Per host and minute, traffic wobbles by up to this much around its shape. */
 export const TRAFFIC_JITTER = 0.03;
 /** Gauges that neither follow traffic nor hold a state wobble by up to this much. */

@@ -4,14 +4,10 @@
 import { ident, sql } from '../../core/store/sql.ts';
 import { type Store } from '../../core/store/store.ts';
 import { DEFAULT_INTERVAL_MS, MINUTE, strings } from './backfill-plan.ts';
+import type { SeriesRow } from '../../alerter/query/match.ts';
 
-export interface LiveSeries {
+export interface LiveSeries extends Omit<SeriesRow, 'fingerprint'> {
   fingerprint: bigint;
-  name: string;
-  tier: string;
-  host: string;
-  service: string;
-  labels: Record<string, string>;
   count: number;
   sum: number;
   mean: number;
@@ -168,24 +164,20 @@ export async function readLive(
   to: number,
   until: number,
 ): Promise<LiveSeries[]> {
-  const rows = await store.query<{
-    fingerprint: string;
-    name: string;
-    tier: string;
-    host: string;
-    service: string;
-    labels: Record<string, string>;
-    n: string;
-    total: number;
-    mean: number;
-    last: number;
-    lo: number;
-    hi: number;
-    fractional: string;
-    off01: string;
-    first_ms: string;
-    last_ms: string;
-  }>(
+  const rows = await store.query<
+    SeriesRow & {
+      n: string;
+      total: number;
+      mean: number;
+      last: number;
+      lo: number;
+      hi: number;
+      fractional: string;
+      off01: string;
+      first_ms: string;
+      last_ms: string;
+    }
+  >(
     sql`SELECT toString(s.fingerprint) AS fingerprint, s.name AS name, s.tier AS tier, s.host AS host,
           s.service AS service, s.labels AS labels, l.n AS n, l.total AS total, l.mean AS mean,
           l.last AS last, l.lo AS lo, l.hi AS hi, l.fractional AS fractional, l.off01 AS off01,

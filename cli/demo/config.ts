@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fileVariable } from '../../core/config/env.ts';
+import { readSecretFile } from '../../core/config/load.ts';
+import { Secret } from '../../core/config/secret.ts';
 
 /** Where the demo's SLO and rule files are. */
 export const DEMO_FILES = dirname(fileURLToPath(import.meta.url));
@@ -18,13 +21,16 @@ export const DEMO_RECEIVER_ENV = {
   webhookSecret: 'HALO_WEBHOOK_SECRET',
 } as const;
 
-/** The variable's text, or the content of the file its `_FILE` form names (trimmed). */
-function fromEnv(env: Record<string, string | undefined>, name: string): string | undefined {
+/**
+ * The variable's value as a secret, or the file its `_FILE` form names, read as the HALO_*
+ * secrets of halo.yaml are (core/config/env.ts).
+ */
+function fromEnv(env: Record<string, string | undefined>, name: string): Secret | undefined {
   const direct = env[name];
-  if (direct !== undefined && direct !== '') return direct;
-  const file = env[`${name}_FILE`];
+  if (direct !== undefined && direct !== '') return new Secret(direct);
+  const file = env[fileVariable(name)];
   if (file === undefined || file === '') return undefined;
-  return readFileSync(file, 'utf8').trim();
+  return readSecretFile(file, `env ${fileVariable(name)}`);
 }
 
 /** The name of the demo's write token in `api.tokens`. */
@@ -56,6 +62,8 @@ export function keepDemoToken(dataDir: string, token: string): string {
 export function demoDefaults(options: {
   token: string;
   env?: Record<string, string | undefined>;
+  /** Where Halo is reached, for links in notifications. */
+  externalUrl?: string;
 }): Record<string, unknown> {
   const env = options.env ?? process.env;
   const receivers: Array<Record<string, unknown>> = [
@@ -88,6 +96,7 @@ export function demoDefaults(options: {
       interval: '5s',
     },
     notify: {
+      ...(options.externalUrl !== undefined ? { external_url: options.externalUrl } : {}),
       receivers,
       route: {
         receiver: 'console',

@@ -118,6 +118,19 @@ function jetstreamUsage(n: NatsState) {
 }
 
 /** GET /varz: the server's identity, limits, connections and traffic. */
+/** JetStream's usage as /varz (jetstream.stats) and /jsz both report it. */
+function jetStreamStats(bytes: number, api: { total: number; errors: number }) {
+  return {
+    memory: 0,
+    storage: bytes,
+    reserved_memory: 0,
+    reserved_storage: 0,
+    accounts: 1,
+    ha_assets: 0,
+    api,
+  };
+}
+
 export function natsVarz(n: NatsState, now: number, httpPort: number): Record<string, unknown> {
   const { bytes } = jetstreamUsage(n);
   const api = { total: n.apiTotal, errors: n.apiErrors };
@@ -147,15 +160,7 @@ export function natsVarz(n: NatsState, now: number, httpPort: number): Record<st
     websocket: {},
     jetstream: {
       config: JS_CONFIG,
-      stats: {
-        memory: 0,
-        storage: bytes,
-        reserved_memory: 0,
-        reserved_storage: 0,
-        accounts: 1,
-        ha_assets: 0,
-        api,
-      },
+      stats: jetStreamStats(bytes, api),
     },
     tls_timeout: 2,
     write_deadline: 10_000_000_000,
@@ -234,13 +239,7 @@ export function natsJsz(
     server_id: n.serverId,
     now: iso(now),
     config: JS_CONFIG,
-    memory: 0,
-    storage: bytes,
-    reserved_memory: 0,
-    reserved_storage: 0,
-    accounts: 1,
-    ha_assets: 0,
-    api,
+    ...jetStreamStats(bytes, api),
     streams: 1,
     consumers: 1,
     messages,

@@ -16,7 +16,7 @@ import {
 const WEIGHTED = ROUTES.map((value) => ({ value, weight: value.weight }));
 
 /** Unexpected 500s of a healthy app (~0.05 %). */
-const FAULT_RATE = 0.0005;
+export const FAULT_RATE = 0.0005;
 const CACHE_HIT_RATE = 0.9;
 /** Cached keys live this long, so the key count settles. */
 const KEY_TTL_MS = 3_600_000;

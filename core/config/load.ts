@@ -138,7 +138,8 @@ function parentOf(raw: Raw, path: readonly string[], create: boolean): Raw | und
   return node;
 }
 
-function readSecretFile(file: string, where: string): Secret {
+/** A secret read from a file (one trailing newline dropped); a clear error when it cannot be. */
+export function readSecretFile(file: string, where: string): Secret {
   try {
     const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     if (text === '') throw new Error('the file is empty');
