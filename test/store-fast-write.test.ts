@@ -293,7 +293,7 @@ describe('routing', () => {
     expect(calls[0]!.query).toBe(
       'INSERT INTO halo.samples (name, tier, host, service, labels, ts, value) SETTINGS ' +
         "insert_deduplicate = 1, insert_deduplication_token = 't\\'1', " +
-        'deduplicate_blocks_in_dependent_materialized_views = 1, precise_float_parsing = 1 ' +
+        'deduplicate_blocks_in_dependent_materialized_views = 1, precise_float_parsing = 1, optimize_on_insert = 0 ' +
         'FORMAT TabSeparated',
     );
     const ms = new Date(t0).toISOString().replace('T', ' ').replace('Z', '');

@@ -32,6 +32,13 @@ function embeddedEngine(store: Store): ChdbEngine | undefined {
   return store.engine;
 }
 
+/**
+ * The rollup views write AggregatingMergeTree tables; merging equal keys within each insert
+ * (optimize_on_insert) cost a third of a sample insert on bench/compare, and every reader sums
+ * rollup rows over parts anyway, so the rows are left for the background merges.
+ */
+const ROLLUP_INSERT_SETTINGS = { optimize_on_insert: 0 } as const;
+
 const COLUMN_LIST = `(${SAMPLE_COLUMNS.join(', ')})`;
 
 /**
@@ -63,7 +70,11 @@ export async function writeSamplesTsv(
   try {
     const body = encodeSamplesTsv(rows);
     // Text floats read back exactly only with the precise parser, not the default everywhere.
-    const settings = { ...dedupSettings(options), precise_float_parsing: 1 };
+    const settings = {
+      ...dedupSettings(options),
+      precise_float_parsing: 1,
+      ...ROLLUP_INSERT_SETTINGS,
+    };
     const result = await store.client.exec({
       query:
         `INSERT INTO ${store.table('samples')} ${COLUMN_LIST} ` +
@@ -89,6 +100,7 @@ export async function writeSamplesChdbFile(
   settings: ClickHouseSettings = {
     ...dedupSettings(options),
     deduplicate_insert_select: 'force_enable',
+    ...ROLLUP_INSERT_SETTINGS,
   },
 ): Promise<void> {
   if (rows.length === 0) return;
