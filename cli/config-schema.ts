@@ -8,6 +8,7 @@ import { reportsConfigSchema } from '../alerter/report/config.ts';
 import { agentConfigSchema } from '../collector/agent/config.ts';
 import { SOURCE_DEFINITIONS } from '../collector/agent/sources/index.ts';
 import { ingestConfigSchema } from '../collector/ingest/config.ts';
+import { intakeConfigSchema } from '../collector/intake/config.ts';
 import { extendConfigSchema } from '../core/config/schema.ts';
 
 export const agentSchema = agentConfigSchema(SOURCE_DEFINITIONS);
@@ -15,6 +16,7 @@ export const agentSchema = agentConfigSchema(SOURCE_DEFINITIONS);
 export const haloConfigSchema = extendConfigSchema({
   agent: agentSchema.optional(),
   ingest: ingestConfigSchema,
+  intake: intakeConfigSchema,
   alerter: alerterConfigSchema,
   notify: notifyConfigSchema.optional(),
   api: apiConfigSchema.prefault({}),

@@ -2,7 +2,10 @@
 
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Registry } from 'prom-client';
+import type { Hono } from 'hono';
+import { batchLimitsOf } from '../collector/ingest/config.ts';
 import { Ingester } from '../collector/ingest/ingester.ts';
+import { createIntakeApp } from '../collector/intake/app.ts';
 import { ensureStreams } from '../core/bus/streams.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Store } from '../core/store/store.ts';
@@ -28,6 +31,32 @@ export async function startIngester(options: {
   return ingester;
 }
 
+/**
+ * The HTTP intake (remote_write, text import, OTLP) on this connection, when `intake.enabled`:
+ * it publishes to the streams the ingesters consume.
+ */
+export function startIntake(options: {
+  config: FullConfig;
+  nc: NatsConnection;
+  logger: Logger;
+  registry: Registry;
+}): Hono | undefined {
+  const { config } = options;
+  if (!config.intake.enabled) return undefined;
+  return createIntakeApp({
+    config: config.intake,
+    limits: batchLimitsOf(config.ingest),
+    nc: options.nc,
+    consumer: config.ingest.consumer,
+    maxStreamBytes: {
+      metrics: config.nats.streams.metrics.max_bytes.bytes,
+      logs: config.nats.streams.logs.max_bytes.bytes,
+    },
+    logger: options.logger,
+    registry: options.registry,
+  });
+}
+
 /** `halo ingest`: several may run against one ClickHouse server and share the work. */
 export function runIngestRole(config: FullConfig, logger: Logger): Promise<() => Promise<void>> {
   return runRole(config, logger, {
@@ -36,7 +65,8 @@ export function runIngestRole(config: FullConfig, logger: Logger): Promise<() =>
     start: async ({ store, nc, registry }) => {
       await ensureStreams(nc, config, logger);
       const ingester = await startIngester({ config, store, nc, logger, registry });
-      return { stop: () => ingester.stop() };
+      const app = startIntake({ config, nc, logger, registry });
+      return { stop: () => ingester.stop(), ...(app ? { app } : {}) };
     },
   });
 }

@@ -54,6 +54,8 @@ export async function runRole(
   const forward = (c: Context) =>
     late.app ? late.app.fetch(c.req.raw) : c.json({ error: `halo ${role.name} is starting` }, 503);
   app.all('/api/*', forward);
+  // The intake's OTLP routes (halo ingest).
+  app.all('/v1/*', forward);
   // The alerter's status page (other roles answer 404 once started).
   app.all('/status', forward);
   app.all('/status/*', forward);

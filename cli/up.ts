@@ -15,7 +15,8 @@ import { migrate } from '../core/store/migrate.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { startAgent } from './agent.ts';
 import { startAlerter } from './alert.ts';
-import { startIngester } from './ingest.ts';
+import { startIngester, startIntake } from './ingest.ts';
+import { INTAKE_ROUTES } from '../collector/intake/app.ts';
 import type { AgentConfig } from '../collector/agent/config.ts';
 import { agentSchema, type FullConfig } from './config-schema.ts';
 import { startDemo, type DemoOptions } from './demo/run.ts';
@@ -91,7 +92,20 @@ export async function startHalo(
     const app = new Hono();
     app.route('/', createHealthApp({ registry, checks }));
     // The alerter's API exists only once the alerter does; the server starts before it.
-    const late: { alerter?: Hono } = {};
+    const late: { alerter?: Hono; intake?: Hono } = {};
+    // The intake's routes come first: /api/v1/write and the import are not the alerter's.
+    const forwardIntake = (c: Context) =>
+      late.intake
+        ? late.intake.fetch(c.req.raw)
+        : c.json(
+            {
+              error: config.intake.enabled
+                ? 'the intake is starting'
+                : 'the intake is off (intake.enabled)',
+            },
+            503,
+          );
+    for (const path of Object.values(INTAKE_ROUTES)) app.post(path, forwardIntake);
     const forward = (c: Context) =>
       late.alerter
         ? late.alerter.fetch(c.req.raw)
@@ -137,6 +151,8 @@ export async function startHalo(
 
     const ingester = await startIngester({ config, store, nc: nats, logger, registry });
     stops.push({ what: 'ingester', stop: () => ingester.stop() });
+    const intake = startIntake({ config, nc: nats, logger, registry });
+    if (intake) late.intake = intake;
 
     const agent = await startAgent({
       agentConfig: withSelfScrape(

@@ -2,6 +2,7 @@
 // and the per-tier series bound.
 
 import { z } from 'zod';
+import type { BatchLimits } from '../../core/batch.ts';
 import { byteSize, duration } from '../../core/config/schema.ts';
 
 const count = (fallback: number, max: number) =>
@@ -60,3 +61,17 @@ export const ingestConfigSchema = z
   .prefault({});
 
 export type IngestConfig = z.output<typeof ingestConfigSchema>;
+
+/** The bounds a batch must keep, from `ingest.limits` (the intake checks them before publishing). */
+export function batchLimitsOf(config: IngestConfig): BatchLimits {
+  const { limits } = config;
+  return {
+    maxLabels: limits.max_labels,
+    maxLabelNameLength: limits.max_label_name_length,
+    maxLabelValueLength: limits.max_label_value_length,
+    maxNameLength: limits.max_name_length,
+    maxAgeMs: limits.max_age.ms,
+    maxFutureMs: limits.max_future.ms,
+    maxBodyLength: limits.max_log_body.bytes,
+  };
+}

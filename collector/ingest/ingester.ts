@@ -28,7 +28,7 @@ import type { Logger } from '../../core/logger.ts';
 import { sleep } from '../../core/sleep.ts';
 import type { Store } from '../../core/store/store.ts';
 import { writeLogs, writeSamples, type LogRow, type SampleRow } from '../../core/store/write.ts';
-import type { IngestConfig } from './config.ts';
+import { batchLimitsOf, type IngestConfig } from './config.ts';
 import {
   groupToken,
   journalWatermark,
@@ -138,15 +138,7 @@ export class Ingester {
     this.#options = options;
     this.#log = options.logger.child({ module: 'ingest' });
     const { limits } = options.config;
-    this.#limits = {
-      maxLabels: limits.max_labels,
-      maxLabelNameLength: limits.max_label_name_length,
-      maxLabelValueLength: limits.max_label_value_length,
-      maxNameLength: limits.max_name_length,
-      maxAgeMs: limits.max_age.ms,
-      maxFutureMs: limits.max_future.ms,
-      maxBodyLength: limits.max_log_body.bytes,
-    };
+    this.#limits = batchLimitsOf(options.config);
     this.#limiter = new SeriesLimiter(limits.series_per_tier);
     this.metrics = createIngestMetrics(options.registry, () => this.pending());
   }

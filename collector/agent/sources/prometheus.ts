@@ -135,7 +135,7 @@ export function sampleType(type: FamilyType, namedAsFamily: boolean): SampleType
 }
 
 /** Renames a target's tier, host and service to exported_…, and exported_… to exported_exported_…. */
-function withoutAgentLabels(labels: Record<string, string>): Record<string, string> {
+export function withoutAgentLabels(labels: Record<string, string>): Record<string, string> {
   if (labels.tier === undefined && labels.host === undefined && labels.service === undefined) {
     return labels;
   }
