@@ -21,6 +21,9 @@ if [ "${1:-}" = "test" ]; then
     command -v google-chrome >/dev/null 2>&1 || need_packages+=(chromium)
   # The compose tests validate compose/ with `docker-compose config` (Debian's v1; no engine).
   command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
+  # The intake tests remote_write from a real Prometheus; bench/compare loads VictoriaMetrics.
+  command -v prometheus >/dev/null 2>&1 || need_packages+=(prometheus)
+  command -v victoria-metrics >/dev/null 2>&1 || need_packages+=(victoria-metrics)
 fi
 
 if [ ${#need_packages[@]} -gt 0 ]; then
