@@ -1,0 +1,105 @@
+// The Halo half of bench/compare: `halo up` in this process on a fresh data dir (embedded
+// ClickHouse, local nats-server, no demo, an agent with no sources), the payload POSTed to its
+// Prometheus text import by curl, timed until the samples table holds every sample it should.
+
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { haloConfigSchema } from '../cli/config-schema.ts';
+import { startHalo } from '../cli/up.ts';
+import { silentLogger } from '../core/logger.ts';
+import { ident, sql } from '../core/store/sql.ts';
+import { cpuSecondsOf, pollUntil, postFile, STALL_MS } from './compare-process.ts';
+import type { HalfResult } from './compare-vm.ts';
+
+export interface HaloResult extends HalfResult {
+  /** nats-server's CPU over the same time (a process of its own). */
+  natsCpuSeconds: number;
+  /** Halo's own /metrics at the end, for where the time went. */
+  metrics: string;
+}
+
+/** The payload's service label: Halo's self-scrape (service "halo") is left out of the count. */
+const SERVICE = 'node';
+
+export async function runHalo(file: string, expected: number): Promise<HaloResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'halo-bench-compare-'));
+  const token = randomBytes(24).toString('hex');
+  const config = haloConfigSchema.parse({
+    data_dir: dir,
+    log: { level: 'silent' },
+    http: { port: 0 },
+    // The self-scrape is the only source; once a minute keeps it out of the way.
+    agent: { tier: 'host', interval: '60s', sources: [], spool: { fsync: false } },
+    intake: { tokens: [{ name: 'bench', token }] },
+  });
+  const running = await startHalo(config, silentLogger());
+  const { store } = running;
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  try {
+    const count = async () =>
+      Number(
+        (
+          await store.query<{ n: string }>(
+            sql`SELECT count() AS n FROM ${ident(store.table('samples'))} WHERE service = ${SERVICE}`,
+          )
+        )[0]?.n ?? 0,
+      );
+    const natsPid = running.localNats?.pid;
+    const natsBefore = natsPid ? cpuSecondsOf(natsPid) : 0;
+    const cpuBefore = process.cpuUsage();
+    const began = performance.now();
+    const upload = postFile(`${running.http.url}/api/v1/import/prometheus`, file, {
+      Authorization: `Bearer ${token}`,
+    });
+    let answered = 0;
+    let failure: Error | undefined;
+    void upload.done.then((r) => {
+      answered = performance.now();
+      if (r.exitCode !== 0) {
+        failure = new Error(`Halo refused the import: HTTP ${r.status} ${r.body} ${r.stderr}`);
+      }
+    });
+    let counted = 0;
+    let changed = performance.now();
+    // Answered, and nothing new for a while: what is missing is not coming.
+    const stalled = () =>
+      answered > 0 && performance.now() - changed > STALL_MS
+        ? new Error(`Halo answered but holds ${counted} of ${expected} samples`)
+        : undefined;
+    await pollUntil(
+      async () => {
+        const before = counted;
+        counted = await count();
+        if (counted !== before) changed = performance.now();
+        return counted >= expected;
+      },
+      200,
+      1_800_000,
+      `${expected} samples in Halo's store`,
+      () => failure ?? stalled(),
+    );
+    const seconds = (performance.now() - began) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const natsCpuSeconds = natsPid ? cpuSecondsOf(natsPid) - natsBefore : 0;
+    const result = await upload.done;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const metrics = await (await fetch(`${running.http.url}/metrics`)).text();
+    return {
+      seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      natsCpuSeconds,
+      peakRssMiB: peakRss / 2 ** 20,
+      counted,
+      status: result.status,
+      answeredSeconds: (answered - began) / 1000,
+      metrics,
+    };
+  } finally {
+    clearInterval(rssTimer);
+    await running.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

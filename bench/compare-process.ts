@@ -1,0 +1,80 @@
+// Helpers of bench/compare: sending a file with curl from its own process (streamed from disk,
+// the same way to both stores), a process's CPU time and peak RSS from /proc, and polling.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Upload {
+  /** Settles when curl exits: its exit code, what the server answered and curl's own errors. */
+  done: Promise<{ exitCode: number; status: number; body: string; stderr: string }>;
+}
+
+/**
+ * POSTs `file` to `url` with curl: `-T` reads the file as it sends (`--data-binary @file` would
+ * load it whole first), and an empty Expect header skips the wait for `100 Continue`.
+ */
+export function postFile(url: string, file: string, headers: Record<string, string> = {}): Upload {
+  const args = ['-sS', '--fail-with-body', '-X', 'POST', '-T', file, '-H', 'Expect:'];
+  args.push('-H', 'Content-Type: text/plain; version=0.0.4');
+  for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}: ${value}`);
+  args.push('-w', '\n%{http_code}', url);
+  const child = spawn('curl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<{ exitCode: number; status: number; body: string; stderr: string }>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        const cut = stdout.lastIndexOf('\n');
+        resolve({
+          exitCode: code ?? -1,
+          status: Number(stdout.slice(cut + 1)),
+          body: stdout.slice(0, Math.max(cut, 0)).trim(),
+          stderr: stderr.trim(),
+        });
+      });
+    },
+  );
+  return { done };
+}
+
+/** User + system CPU seconds of a live process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Peak resident memory of a live process in MiB (VmHWM), or 0 where /proc does not say. */
+export function peakRssMiBOf(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+/**
+ * Calls `check` every `everyMs` until it returns true (a throw counts as false); throws after
+ * `limitMs`, or as soon as `failed` returns an error (e.g. the upload was refused).
+ */
+export async function pollUntil(
+  check: () => Promise<boolean>,
+  everyMs: number,
+  limitMs: number,
+  what: string,
+  failed: () => Error | undefined = () => undefined,
+): Promise<void> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    const err = failed();
+    if (err) throw err;
+    if (Date.now() > end) throw new Error(`no ${what} within ${limitMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** How long a store may count nothing new after answering the import before the bench gives up. */
+export const STALL_MS = 60_000;
+
+export const round2 = (n: number) => Number(n.toFixed(2));

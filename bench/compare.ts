@@ -1,0 +1,118 @@
+// Bench: Halo against VictoriaMetrics on this machine, one after the other, on the same payload —
+// Prometheus text with timestamps from HOSTS hosts × SERIES series × SCRAPES scrapes (half
+// counters, half gauges), POSTed by curl to each one's /api/v1/import/prometheus and timed until
+// each store counts every sample (VictoriaMetrics: vm_rows_added_to_storage_total; Halo: rows in
+// its samples table). Prints both rates, the ratio (goal: Halo ≥ 1.5× VictoriaMetrics), CPU and
+// peak RSS of each, and one JSON line last. VictoriaMetrics is the Debian package's binary.
+// Usage: npm run bench:compare [-- HOSTS SERIES SCRAPES] [--only vm|halo]   (default 200 500 30)
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HaloResult } from './compare-halo.ts';
+import { writePayload } from './compare-payload.ts';
+import { round2 } from './compare-process.ts';
+import {
+  runVictoriaMetrics,
+  vmInstalled,
+  VM_BINARY,
+  VM_INSTALL_HINT,
+  type HalfResult,
+} from './compare-vm.ts';
+import { machine } from './machine.ts';
+
+const GOAL = 1.5;
+
+const args = process.argv.slice(2);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? args.splice(onlyAt, 2)[1] : undefined;
+if (only !== undefined && only !== 'vm' && only !== 'halo') {
+  throw new Error(`--only ${only}: expected vm or halo`);
+}
+const [hosts, seriesPerHost, scrapes] = [args[0] ?? 200, args[1] ?? 500, args[2] ?? 30].map(Number);
+for (const [name, n] of [
+  ['HOSTS', hosts],
+  ['SERIES', seriesPerHost],
+  ['SCRAPES', scrapes],
+] as const) {
+  if (!Number.isInteger(n) || n! < 1) throw new Error(`${name} ${n}: expected a whole number ≥ 1`);
+}
+
+console.log(`machine: ${machine()}`);
+const dir = mkdtempSync(join(tmpdir(), 'halo-bench-payload-'));
+const file = join(dir, 'payload.prom');
+try {
+  const payload = await writePayload(file, {
+    hosts: hosts!,
+    seriesPerHost: seriesPerHost!,
+    scrapes: scrapes!,
+  });
+  const expectedHalo = payload.samples - payload.counterSeries;
+  console.log(
+    `payload: ${hosts} hosts × ${seriesPerHost} series × ${scrapes} scrapes = ${payload.samples} samples, ` +
+      `${(payload.bytes / 2 ** 20).toFixed(1)} MiB (${(payload.bytes / payload.samples).toFixed(1)} bytes/sample)`,
+  );
+
+  const rate = (r: HalfResult | undefined) =>
+    r ? Math.round(payload.samples / r.seconds) : undefined;
+  const describe = (r: HalfResult) =>
+    `${r.seconds.toFixed(2)} s, ${rate(r)} samples/s; the import answered HTTP ${r.status} ` +
+    `after ${r.answeredSeconds.toFixed(2)} s; CPU ${r.cpuSeconds.toFixed(2)} s; peak RSS ${r.peakRssMiB.toFixed(0)} MiB`;
+
+  let vm: HalfResult | undefined;
+  if (only !== 'halo') {
+    if (vmInstalled()) {
+      vm = await runVictoriaMetrics(file, payload.samples);
+      console.log(`VictoriaMetrics: ${describe(vm)} (counted ${vm.counted} rows added)`);
+    } else {
+      console.log(`VictoriaMetrics: skipped, ${VM_BINARY} is missing; ${VM_INSTALL_HINT}`);
+    }
+  }
+
+  let halo: HaloResult | undefined;
+  if (only !== 'vm') {
+    // Loaded here: `--only vm` needs none of Halo's modules.
+    const { runHalo } = await import('./compare-halo.ts');
+    halo = await runHalo(file, expectedHalo);
+    console.log(
+      `Halo: ${describe(halo)}, plus ${halo.natsCpuSeconds.toFixed(2)} s in nats-server ` +
+        `(counted ${halo.counted} rows; expected ${expectedHalo}: ${payload.samples} samples less ` +
+        `${payload.counterSeries} counter baselines, which store nothing)`,
+    );
+    if (process.env['BENCH_DEBUG']) console.log(halo.metrics);
+  }
+
+  const ratio = vm && halo ? vm.seconds / halo.seconds : undefined;
+  if (ratio !== undefined) {
+    console.log(
+      `ratio Halo / VictoriaMetrics: ${ratio.toFixed(2)}× — goal ≥ ${GOAL}× ${ratio >= GOAL ? 'met' : 'NOT met'}`,
+    );
+  }
+  const half = (r: HalfResult | undefined) =>
+    r && {
+      seconds: round2(r.seconds),
+      samples_per_second: rate(r),
+      answered_seconds: round2(r.answeredSeconds),
+      cpu_seconds: round2(r.cpuSeconds),
+      peak_rss_mib: Math.round(r.peakRssMiB),
+      counted: r.counted,
+    };
+  console.log(
+    JSON.stringify({
+      bench: 'compare',
+      hosts,
+      series_per_host: seriesPerHost,
+      scrapes,
+      samples: payload.samples,
+      counter_series: payload.counterSeries,
+      payload_bytes: payload.bytes,
+      victoriametrics: half(vm),
+      halo: halo && { ...half(halo), cpu_seconds_nats: round2(halo.natsCpuSeconds) },
+      ratio: ratio === undefined ? undefined : round2(ratio),
+      goal_met: ratio === undefined ? undefined : ratio >= GOAL,
+      machine: machine(),
+    }),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
