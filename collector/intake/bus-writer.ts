@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { BATCH_VERSION, logsSubject, metricsSubject } from '../../core/conventions.ts';
-import { toWireNumber, type WireLogRecord, type WireSeries } from '../../core/batch.ts';
+import type { WireLogRecord, WireSeries } from '../../core/batch.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { IntakeError } from './types.ts';
 
@@ -24,14 +24,38 @@ export interface BusWriterOptions {
   retryAfterSeconds: number;
 }
 
+/** One series' points in a group, in two number arrays (unboxed doubles, no object per point). */
+interface SeriesBuffer {
+  group: Group;
+  head: string;
+  ts: number[];
+  values: number[];
+}
+
+/**
+ * What the writer needs of a series, and where it keeps the series' buffer between samples (so a
+ * sample costs two pushes, not a lookup).
+ */
+export interface WriterSeries {
+  tier: string;
+  host: string;
+  /** The series' identity within its tier and host. */
+  key: string;
+  wire: Omit<WireSeries, 'points'>;
+  /** @internal The buffer of the group this series was last written to. */
+  buffer?: SeriesBuffer | undefined;
+}
+
 interface Group {
   kind: 'metrics' | 'logs';
   tier: string;
   host: string;
-  series: Map<string, WireSeries>;
+  series: Map<string, SeriesBuffer>;
   records: WireLogRecord[];
   items: number;
   bytes: number;
+  /** Sent: buffers that point here start a new group. */
+  flushed: boolean;
 }
 
 export class BusWriter {
@@ -50,27 +74,27 @@ export class BusWriter {
   }
 
   /**
-   * One sample of a series; `key` identifies the series within its tier and host. Returns a
-   * promise only when a batch went out and the window is full: await it before adding more.
+   * One sample of a series. Returns a promise only when a batch went out and the window is
+   * full: await it before adding more.
    */
-  addSample(
-    tier: string,
-    host: string,
-    key: string,
-    make: () => Omit<WireSeries, 'points'>,
-    ts: number,
-    value: number,
-  ): Promise<void> | undefined {
-    const group = this.#group('metrics', tier, host);
-    let series = group.series.get(key);
-    if (series === undefined) {
-      series = { ...make(), points: [] };
-      group.series.set(key, series);
-      // Key text plus JSON punctuation; escapes can at most double a string.
-      group.bytes += 2 * key.length + 64;
+  addSample(series: WriterSeries, ts: number, value: number): Promise<void> | undefined {
+    let buffer = series.buffer;
+    if (buffer === undefined || buffer.group.flushed) {
+      const group = this.#group('metrics', series.tier, series.host);
+      buffer = group.series.get(series.key);
+      if (buffer === undefined) {
+        const head = JSON.stringify(series.wire);
+        buffer = { group, head: `${head.slice(0, -1)},"points":[`, ts: [], values: [] };
+        group.series.set(series.key, buffer);
+        // Escapes can at most double a string.
+        group.bytes += 2 * head.length + 16;
+      }
+      series.buffer = buffer;
     }
-    series.points.push([ts, toWireNumber(value)]);
-    group.bytes += 40;
+    buffer.ts.push(ts);
+    buffer.values.push(value);
+    const group = buffer.group;
+    group.bytes += 40; // [13-digit ts, value up to 24 characters]
     return this.#added(group);
   }
 
@@ -109,7 +133,16 @@ export class BusWriter {
     const id = `${kind}\u0000${tier}\u0000${host}`;
     let group = this.#groups.get(id);
     if (group === undefined) {
-      group = { kind, tier, host, series: new Map(), records: [], items: 0, bytes: 256 };
+      group = {
+        kind,
+        tier,
+        host,
+        series: new Map(),
+        records: [],
+        items: 0,
+        bytes: 256,
+        flushed: false,
+      };
       this.#groups.set(id, group);
     }
     return group;
@@ -117,12 +150,13 @@ export class BusWriter {
 
   async #flush(group: Group): Promise<void> {
     this.#groups.delete(`${group.kind}\u0000${group.tier}\u0000${group.host}`);
+    group.flushed = true;
     if (group.items === 0) return;
     this.#throwIfFailed();
     this.#buffered -= group.items;
     const body =
       group.kind === 'metrics'
-        ? `"series":${JSON.stringify([...group.series.values()])}`
+        ? `"series":[${[...group.series.values()].map(seriesJson).join(',')}]`
         : `"records":${JSON.stringify(group.records)}`;
     const head = `"tier":${JSON.stringify(group.tier)},"host":${JSON.stringify(group.host)}`;
     const id = createHash('sha256')
@@ -169,4 +203,17 @@ export class BusWriter {
       { retryAfterSeconds: this.#options.retryAfterSeconds, cause: this.#failure },
     );
   }
+}
+
+/** A buffered series as the wire's JSON: its head, then [ts, value] pairs (see WireNumber). */
+function seriesJson(buffer: SeriesBuffer): string {
+  const { ts, values } = buffer;
+  let out = buffer.head;
+  for (let i = 0; i < ts.length; i++) {
+    const v = values[i]!;
+    const value =
+      v === v ? (v === Infinity ? '"+Inf"' : v === -Infinity ? '"-Inf"' : String(v)) : '"NaN"';
+    out += `${i === 0 ? '' : ','}[${ts[i]},${value}]`;
+  }
+  return `${out}]}`;
 }

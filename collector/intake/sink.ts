@@ -5,24 +5,19 @@
 
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { checkSeries, type BatchLimits, type WireSeries } from '../../core/batch.ts';
+import { checkSeries, type BatchLimits } from '../../core/batch.ts';
 import { SEVERITIES } from '../../core/conventions.ts';
 import { seriesKey } from '../../core/store/series.ts';
-import { BusWriter } from './bus-writer.ts';
+import { BusWriter, type WriterSeries } from './bus-writer.ts';
 import type { IntakeConfig, IntakeToken } from './config.ts';
 import { CounterState, type CounterTransaction } from './counters.ts';
 import { Mapper, sanitizeLabelName } from './mapping.ts';
 import { FamilyTypes } from './temporality.ts';
 import type { IntakeLogRecord, IntakePoint, IntakeSeries, IntakeTemporality } from './types.ts';
 
-/** A series ready to take points. */
-export interface PreparedSeries {
+/** A series ready to take points (key: name, tier, host, service and labels). */
+export interface PreparedSeries extends WriterSeries {
   name: string;
-  tier: string;
-  host: string;
-  /** The series' identity (name, tier, host, service and labels). */
-  key: string;
-  make: () => Omit<WireSeries, 'points'>;
   temporality: 'cumulative' | 'delta' | 'gauge';
 }
 
@@ -131,13 +126,12 @@ export class IntakeSink {
     const bad = checkSeries(name, placed.labels, this.limits);
     if (bad !== undefined) return `${name}: ${bad}`;
     const { tier, host, service } = placed;
-    const wire = { name, service, labels: placed.labels };
     return {
       name,
       tier,
       host,
       key: seriesKey(name, tier, host, service, placed.labels),
-      make: () => wire,
+      wire: { name, service, labels: placed.labels },
       temporality:
         temporality === 'untyped' ? this.families.resolve(name, placed.labels) : temporality,
     };
@@ -167,14 +161,7 @@ export class IntakeSink {
       // Prometheus marks a series gone stale with a NaN: nothing to store.
       return undefined;
     }
-    return request.writer.addSample(
-      series.tier,
-      series.host,
-      series.key,
-      series.make,
-      point.ts,
-      value,
-    );
+    return request.writer.addSample(series, point.ts, value);
   }
 
   async addSeries(
