@@ -1,6 +1,7 @@
 // OTLP/HTTP intake: the metrics and logs decoders on hand-built protobuf and JSON bodies, and
 // (with a real Halo) the OpenTelemetry JS SDK's exporters sending to /v1/metrics and /v1/logs.
 
+import protobuf from 'protobufjs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -1036,13 +1037,21 @@ describe('a real Halo taking OTLP from the SDK', () => {
       'application/x-protobuf',
     );
     expect(garbage.status).toBe(400);
-    expect(await garbage.text()).toContain(
+    // OTLP/HTTP: a google.rpc.Status in the request's encoding (code 1, message 2).
+    expect(garbage.headers.get('content-type')).toBe('application/x-protobuf');
+    const status = new protobuf.Reader(new Uint8Array(await garbage.arrayBuffer()));
+    expect(status.uint32()).toBe(8);
+    expect(status.int32()).toBe(3);
+    expect(status.uint32()).toBe(18);
+    expect(status.string()).toContain(
       'OTLP: not an ExportMetricsServiceRequest protobuf: index out of range',
     );
 
     const badJson = await post('/v1/logs', '{"resourceLogs": [}', 'application/json');
     expect(badJson.status).toBe(400);
-    expect(await badJson.text()).toContain('unexpected \\"}\\" at line 1, column 19');
+    const jsonStatus = (await badJson.json()) as { code: number; message: string };
+    expect(jsonStatus.code).toBe(3);
+    expect(jsonStatus.message).toContain('unexpected "}" at line 1, column 19');
 
     const wrongToken = await post(
       '/v1/metrics',

@@ -2,6 +2,7 @@
 // chDB, local nats-server, ingester): timestamps, counters as deltas, a bad line mid-import,
 // tokens and tier binding, size limits, 429 while the store is away, nothing secret logged.
 
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturedLogger } from './helpers/captured-logger.ts';
 import { startIntakeHalo, type IntakeHarness } from './helpers/intake.ts';
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 function post(
   path: string,
-  body: string | ReadableStream<Uint8Array>,
+  body: string | Uint8Array | ReadableStream<Uint8Array>,
   token: string | null = halo.token,
   headers: Record<string, string> = {},
 ) {
@@ -141,6 +142,23 @@ describe('text import', () => {
       `SELECT value FROM samples WHERE name = 't3_level' ORDER BY value`,
     );
     expect(values.map((r) => r.value)).toEqual([1, 2, 4, 5]);
+  });
+
+  it('takes a gzip-compressed import', async () => {
+    const text = Array.from(
+      { length: 100 },
+      (_, i) => `t9_zipped{tier="web",n="${i}"} ${i} ${base}\n`,
+    ).join('');
+    const response = await post('/api/v1/import/prometheus', gzipSync(text), halo.token, {
+      'Content-Encoding': 'gzip',
+    });
+    expect(response.status).toBe(204);
+    await until(
+      async () =>
+        (await count(`SELECT count() AS n FROM samples WHERE name = 't9_zipped'`)) === 100,
+      't9 rows',
+    );
+    expect(await count(`SELECT sum(value) AS n FROM samples WHERE name = 't9_zipped'`)).toBe(4950);
   });
 
   it('refuses samples older than the ingester keeps, naming the line', async () => {

@@ -5,6 +5,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Hono, type Context } from 'hono';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import protobuf from 'protobufjs';
 import type { BatchLimits } from '../../core/batch.ts';
 import { bearerToken, secretLookup } from '../../core/http/bearer.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -113,6 +114,7 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
         );
         if (err.retryAfterSeconds !== undefined)
           c.header('Retry-After', String(err.retryAfterSeconds));
+        if (name.startsWith('otlp_')) return otlpError(c, err);
         return c.json({ status: 'error', error: err.message }, err.status);
       } finally {
         end();
@@ -248,6 +250,38 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
   }
 
   return app;
+}
+
+/** gRPC status codes for the HTTP statuses the intake answers with (OTLP's Status.code). */
+const GRPC_CODES: Record<IntakeError['status'], number> = {
+  400: 3, // INVALID_ARGUMENT
+  401: 16, // UNAUTHENTICATED
+  403: 7, // PERMISSION_DENIED
+  413: 8, // RESOURCE_EXHAUSTED
+  415: 3,
+  429: 8,
+  503: 14, // UNAVAILABLE
+};
+
+/** OTLP/HTTP errors are a google.rpc.Status in the request's encoding (JSON when it is unknown). */
+function otlpError(c: Context, err: IntakeError): Response {
+  const code = GRPC_CODES[err.status];
+  let encoding: OtlpEncoding = 'json';
+  try {
+    encoding = otlpEncoding(c.req.header('content-type'));
+  } catch {
+    // An unsupported content type is answered in JSON.
+  }
+  if (encoding === 'json') return c.json({ code, message: err.message }, err.status);
+  const status = protobuf.Writer.create()
+    .uint32(8)
+    .int32(code)
+    .uint32(18)
+    .string(err.message)
+    .finish();
+  return c.body(status as Uint8Array<ArrayBuffer>, err.status, {
+    'Content-Type': 'application/x-protobuf',
+  });
 }
 
 function otlpEncoding(contentType: string | undefined): OtlpEncoding {
