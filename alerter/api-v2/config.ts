@@ -1,7 +1,7 @@
 // Configuration of the Alertmanager-v2-compatible notify API: named bearer tokens with a scope.
 
 import { z } from 'zod';
-import { secret } from '../../core/config/schema.ts';
+import { refineUniqueNames, secret } from '../../core/config/schema.ts';
 import type { Secret } from '../../core/config/secret.ts';
 
 export const API_SCOPES = ['read', 'write'] as const;
@@ -40,19 +40,6 @@ export const apiConfigSchema = z
   .strictObject({
     tokens: z.array(tokenSchema, { error: 'expected a list of tokens' }).default([]),
   })
-  .superRefine((api, ctx) => {
-    const names = new Set<string>();
-    api.tokens.forEach((t, i) => {
-      if (names.has(t.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tokens', i, 'name'],
-          message: `duplicate token name ${JSON.stringify(t.name)}; each token needs its own name`,
-          input: t.name,
-        });
-      }
-      names.add(t.name);
-    });
-  });
+  .superRefine((api, ctx) => refineUniqueNames(api.tokens, ctx, 'tokens', 'token'));
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

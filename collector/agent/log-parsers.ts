@@ -122,10 +122,15 @@ const SYSLOG_SEVERITIES: Severity[] = [
   'debug',
 ];
 
+/** A severity name as loggers write it (warning, ERR, critical…), any case. */
+export function severityFromName(name: string): Severity | undefined {
+  return SEVERITY_NAMES[name.trim().toLowerCase()];
+}
+
 /** A level as logging libraries write it: a name, a syslog number 0–7 or a pino number 10–60. */
 export function severityFromLevel(level: unknown): Severity | undefined {
   if (typeof level === 'string') {
-    const byName = SEVERITY_NAMES[level.trim().toLowerCase()];
+    const byName = severityFromName(level);
     if (byName) return byName;
     if (/^\d+$/.test(level.trim())) return severityFromLevel(Number(level));
     return undefined;

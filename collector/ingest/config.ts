@@ -3,15 +3,7 @@
 
 import { z } from 'zod';
 import type { BatchLimits } from '../../core/batch.ts';
-import { byteSize, duration } from '../../core/config/schema.ts';
-
-const count = (fallback: number, max: number) =>
-  z
-    .number({ error: `expected a whole number from 1 to ${max}` })
-    .int({ error: `expected a whole number from 1 to ${max}` })
-    .min(1, { error: `expected a whole number from 1 to ${max}` })
-    .max(max, { error: `expected a whole number from 1 to ${max}` })
-    .default(fallback);
+import { byteSize, duration, wholeNumber } from '../../core/config/schema.ts';
 
 export const ingestConfigSchema = z
   .strictObject({
@@ -21,16 +13,16 @@ export const ingestConfigSchema = z
       .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected a name of letters, digits, _ and -' })
       .default('halo-ingest'),
     /** Inserts under way at once in this process (each holds many batches). */
-    concurrency: count(2, 64),
+    concurrency: wholeNumber(2, 64),
     /** Batches delivered and not yet acked, over all ingesters. */
-    max_ack_pending: count(10_000, 1_000_000),
+    max_ack_pending: wholeNumber(10_000, 1_000_000),
     /**
      * Batches are gathered into one insert until it holds max_rows rows or max_bytes of batch
      * payload, or its oldest batch has waited max_wait. Fewer, larger inserts are much faster.
      */
     insert: z
       .strictObject({
-        max_rows: count(250_000, 1_000_000),
+        max_rows: wholeNumber(250_000, 1_000_000),
         max_bytes: byteSize('64MiB'),
         max_wait: duration('1s', { ms: 10, text: '10ms' }),
       })
@@ -45,16 +37,16 @@ export const ingestConfigSchema = z
       .prefault({}),
     limits: z
       .strictObject({
-        max_labels: count(32, 1000),
-        max_label_name_length: count(128, 10_000),
-        max_label_value_length: count(2048, 1_000_000),
-        max_name_length: count(256, 10_000),
+        max_labels: wholeNumber(32, 1000),
+        max_label_name_length: wholeNumber(128, 10_000),
+        max_label_value_length: wholeNumber(2048, 1_000_000),
+        max_name_length: wholeNumber(256, 10_000),
         /** Samples older than this are refused (the table's retention would drop them anyway). */
         max_age: duration('7d', { ms: 60_000, text: '1m' }),
         max_future: duration('10m', { ms: 0, text: '0s' }),
         max_log_body: byteSize('64KiB'),
         /** New series per tier past this are dropped, counted (protects the store from a label explosion). */
-        series_per_tier: count(1_000_000, 100_000_000),
+        series_per_tier: wholeNumber(1_000_000, 100_000_000),
       })
       .prefault({}),
   })

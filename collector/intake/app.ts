@@ -4,8 +4,7 @@
 
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Hono, type Context } from 'hono';
-import { Counter, Histogram, type Registry } from 'prom-client';
-import protobuf from 'protobufjs';
+import type { Registry } from 'prom-client';
 import type { BatchLimits } from '../../core/batch.ts';
 import { bearerToken, secretLookup } from '../../core/http/bearer.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -16,7 +15,9 @@ import type { IntakeConfig, IntakeToken } from './config.ts';
 import { ImportLines } from './import-lines.ts';
 import { importStream } from './import-text.ts';
 import { decodeOtlpLogs } from './otlp-logs.ts';
-import { decodeOtlpMetrics, encodeOtlpResponse, type OtlpEncoding } from './otlp-metrics.ts';
+import { decodeOtlpMetrics, encodeOtlpResponse } from './otlp-metrics.ts';
+import { otlpEncoding, otlpError } from './otlp-http.ts';
+import { intakeMetrics } from './metrics.ts';
 import { decodeRemoteWrite } from './remote-write.ts';
 import { IntakeSink } from './sink.ts';
 import { IntakeError } from './types.ts';
@@ -250,77 +251,4 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
   }
 
   return app;
-}
-
-/** gRPC status codes for the HTTP statuses the intake answers with (OTLP's Status.code). */
-const GRPC_CODES: Record<IntakeError['status'], number> = {
-  400: 3, // INVALID_ARGUMENT
-  401: 16, // UNAUTHENTICATED
-  403: 7, // PERMISSION_DENIED
-  413: 8, // RESOURCE_EXHAUSTED
-  415: 3,
-  429: 8,
-  503: 14, // UNAVAILABLE
-};
-
-/** OTLP/HTTP errors are a google.rpc.Status in the request's encoding (JSON when it is unknown). */
-function otlpError(c: Context, err: IntakeError): Response {
-  const code = GRPC_CODES[err.status];
-  let encoding: OtlpEncoding = 'json';
-  try {
-    encoding = otlpEncoding(c.req.header('content-type'));
-  } catch {
-    // An unsupported content type is answered in JSON.
-  }
-  if (encoding === 'json') return c.json({ code, message: err.message }, err.status);
-  const status = protobuf.Writer.create()
-    .uint32(8)
-    .int32(code)
-    .uint32(18)
-    .string(err.message)
-    .finish();
-  return c.body(status as Uint8Array<ArrayBuffer>, err.status, {
-    'Content-Type': 'application/x-protobuf',
-  });
-}
-
-function otlpEncoding(contentType: string | undefined): OtlpEncoding {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
-  if (type === 'application/json') return 'json';
-  throw new IntakeError(
-    415,
-    `OTLP: Content-Type ${JSON.stringify(type)} is not supported (application/x-protobuf or application/json)`,
-  );
-}
-
-function intakeMetrics(registry: Registry) {
-  const registers = [registry];
-  return {
-    requests: new Counter({
-      name: 'halo_intake_requests_total',
-      help: 'Intake requests by route and HTTP status.',
-      labelNames: ['route', 'code'],
-      registers,
-    }),
-    samples: new Counter({
-      name: 'halo_intake_accepted_total',
-      help: 'Samples and log records the intake put on the bus.',
-      labelNames: ['route'],
-      registers,
-    }),
-    refused: new Counter({
-      name: 'halo_intake_refused_total',
-      help: 'Samples, lines and log records the intake refused.',
-      labelNames: ['route'],
-      registers,
-    }),
-    seconds: new Histogram({
-      name: 'halo_intake_request_seconds',
-      help: 'Time to take one intake request, until its batches are on the bus.',
-      labelNames: ['route'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    }),
-  };
 }

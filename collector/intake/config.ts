@@ -3,15 +3,13 @@
 // found in the sender's labels or resource attributes, and the limits that protect the pipeline.
 
 import { z } from 'zod';
-import { byteSize, duration, secret } from '../../core/config/schema.ts';
-
-const count = (fallback: number, max: number) =>
-  z
-    .number({ error: `expected a whole number from 1 to ${max}` })
-    .int({ error: `expected a whole number from 1 to ${max}` })
-    .min(1, { error: `expected a whole number from 1 to ${max}` })
-    .max(max, { error: `expected a whole number from 1 to ${max}` })
-    .default(fallback);
+import {
+  byteSize,
+  duration,
+  refineUniqueNames,
+  secret,
+  wholeNumber,
+} from '../../core/config/schema.ts';
 
 const TIER_RE = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -82,13 +80,13 @@ export const intakeConfigSchema = z
         /** One text import, streamed (it is never held in memory whole). */
         max_import: byteSize('16GiB'),
         /** Series in one remote_write or OTLP request. */
-        max_series_per_request: count(200_000, 10_000_000),
+        max_series_per_request: wholeNumber(200_000, 10_000_000),
       })
       .prefault({}),
     /** While the ingesters have this many batches waiting, new requests get 429 and Retry-After. */
     backpressure: z
       .strictObject({
-        max_pending_batches: count(20_000, 10_000_000),
+        max_pending_batches: wholeNumber(20_000, 10_000_000),
         retry_after: duration('5s', { ms: 1000, text: '1s' }),
       })
       .prefault({}),
@@ -97,25 +95,12 @@ export const intakeConfigSchema = z
     /** Batches on the bus: at most this many samples or log records, under NATS' max_payload. */
     batch: z
       .strictObject({
-        max_items: count(20_000, 1_000_000),
+        max_items: wholeNumber(20_000, 1_000_000),
         max_bytes: byteSize('900KiB'),
       })
       .prefault({}),
   })
-  .superRefine((intake, ctx) => {
-    const names = new Set<string>();
-    intake.tokens.forEach((t, i) => {
-      if (names.has(t.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tokens', i, 'name'],
-          message: `duplicate token name ${JSON.stringify(t.name)}; each token needs its own name`,
-          input: t.name,
-        });
-      }
-      names.add(t.name);
-    });
-  })
+  .superRefine((intake, ctx) => refineUniqueNames(intake.tokens, ctx, 'tokens', 'token'))
   .prefault({});
 
 export type IntakeConfig = z.output<typeof intakeConfigSchema>;

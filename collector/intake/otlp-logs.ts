@@ -1,20 +1,19 @@
 // OTLP logs (POST /v1/logs, protobuf or JSON) into intake log records: timestamp, severity from
 // the number or else the text, body as text, attributes flattened to strings, trace id as hex.
 
+import { severityFromName } from '../agent/log-parsers.ts';
 import type { Severity } from '../../core/conventions.ts';
+import { decodeOtlpRequest, type OtlpEncoding, type Plain } from './otlp-proto.ts';
 import {
   anyToString,
   asPlain,
-  decodeOtlpRequest,
   keyValues,
   list,
   MAX_DEPTH,
   msAt,
   resourceAttributes,
   stringAt,
-  type OtlpEncoding,
-  type Plain,
-} from './otlp-proto.ts';
+} from './otlp-plain.ts';
 import { IntakeError, type IntakeLogRecord } from './types.ts';
 
 export interface OtlpLogsResult {
@@ -28,29 +27,10 @@ export interface OtlpLogsResult {
 /** SeverityNumber 1–24 in fours: TRACE, DEBUG, INFO, WARN, ERROR, FATAL. */
 const BY_NUMBER: readonly Severity[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
-/** Severity texts understood when the number is unspecified (lowercased). */
-const BY_TEXT: Record<string, Severity> = {
-  trace: 'trace',
-  debug: 'debug',
-  info: 'info',
-  information: 'info',
-  notice: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  err: 'error',
-  fatal: 'fatal',
-  critical: 'fatal',
-  crit: 'fatal',
-  alert: 'fatal',
-  emerg: 'fatal',
-  emergency: 'fatal',
-  panic: 'fatal',
-};
-
 export function severityOf(number: number, text: string | undefined): Severity {
   if (number >= 1 && number <= 24) return BY_NUMBER[Math.floor((number - 1) / 4)]!;
-  return BY_TEXT[(text ?? '').trim().toLowerCase()] ?? 'info';
+  // Unspecified: the text, if it names a severity (as the agent reads log levels).
+  return severityFromName(text ?? '') ?? 'info';
 }
 
 /**

@@ -3,11 +3,11 @@
 // sums, histograms as cumulative `le` buckets with _count and _sum, summaries as quantile gauges.
 
 import { sanitizeLabelName } from './mapping.ts';
+import { decodeOtlpRequest, type OtlpEncoding, type Plain } from './otlp-proto.ts';
 import {
   anyToString,
   asPlain,
   countAt,
-  decodeOtlpRequest,
   doubleOf,
   keyValues,
   bigintOf,
@@ -16,9 +16,7 @@ import {
   plainAt,
   resourceAttributes,
   stringAt,
-  type OtlpEncoding,
-  type Plain,
-} from './otlp-proto.ts';
+} from './otlp-plain.ts';
 import {
   IntakeError,
   type IntakePoint,

@@ -3,6 +3,7 @@
 // turned into deltas and batches are published. Also the error a decoder throws for bad input.
 
 import type { Severity } from '../../core/conventions.ts';
+import type { FamilyType } from '../agent/prom-text-types.ts';
 
 /**
  * cumulative: a running total as the sender counts it (Prometheus counters, histogram buckets,
@@ -49,15 +50,7 @@ export interface IntakeLogRecord {
 }
 
 /** The Prometheus metric types a remote_write request's metadata may declare for a family. */
-export type FamilyMetadataType =
-  | 'counter'
-  | 'gauge'
-  | 'histogram'
-  | 'gaugehistogram'
-  | 'summary'
-  | 'info'
-  | 'stateset'
-  | 'unknown';
+export type FamilyMetadataType = Exclude<FamilyType, 'untyped'>;
 
 /**
  * Refused input, with the HTTP status to answer and a message naming the first bad thing

@@ -62,6 +62,36 @@ export const byteSize = (fallback: string) =>
       return new ByteSize(bytes, String(value));
     });
 
+/** A whole-number key from 1 to max, with a default. */
+export const wholeNumber = (fallback: number, max: number) =>
+  z
+    .number({ error: `expected a whole number from 1 to ${max}` })
+    .int({ error: `expected a whole number from 1 to ${max}` })
+    .min(1, { error: `expected a whole number from 1 to ${max}` })
+    .max(max, { error: `expected a whole number from 1 to ${max}` })
+    .default(fallback);
+
+/** Adds an issue for each entry whose name an earlier entry has (token lists and the like). */
+export function refineUniqueNames(
+  entries: ReadonlyArray<{ name: string }>,
+  ctx: z.RefinementCtx,
+  key: string,
+  what: string,
+): void {
+  const names = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (names.has(entry.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key, i, 'name'],
+        message: `duplicate ${what} name ${JSON.stringify(entry.name)}; each ${what} needs its own name`,
+        input: entry.name,
+      });
+    }
+    names.add(entry.name);
+  });
+}
+
 /** An optional secret key: a Secret that prints as <secret>. */
 export const secret = () =>
   z
