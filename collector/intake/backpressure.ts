@@ -3,7 +3,12 @@
 // its oldest messages when full, so the intake must stop before that). Read from JetStream,
 // which every ingester shares, at most every interval.
 
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { STREAMS } from '../../core/conventions.ts';
 import { errorMessage } from '../../core/errors.ts';
@@ -52,7 +57,11 @@ export class Backpressure {
       let lag: Lag = { behind: false };
       for (const kind of ['metrics', 'logs'] as const) {
         const stream = STREAMS[kind];
-        const info = await this.#jsm.consumers.info(stream, consumer).catch(() => undefined);
+        const info = await this.#jsm.consumers.info(stream, consumer).catch((err: unknown) => {
+          if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
+            return undefined;
+          throw err;
+        });
         // No consumer yet: no ingester has started, nothing can be behind it.
         if (info === undefined) continue;
         const pending = info.num_pending + info.num_ack_pending;
