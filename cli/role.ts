@@ -52,7 +52,9 @@ export async function runRole(
   // The role's own routes exist only once it has started; the port is taken first.
   const late: { app?: Hono } = {};
   const forward = (c: Context) =>
-    late.app ? late.app.fetch(c.req.raw) : c.json({ error: `halo ${role.name} is starting` }, 503);
+    late.app
+      ? late.app.fetch(c.req.raw, c.env)
+      : c.json({ error: `halo ${role.name} is starting` }, 503);
   app.all('/api/*', forward);
   // The intake's OTLP routes (halo ingest).
   app.all('/v1/*', forward);

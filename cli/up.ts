@@ -96,7 +96,7 @@ export async function startHalo(
     // The intake's routes come first: /api/v1/write and the import are not the alerter's.
     const forwardIntake = (c: Context) =>
       late.intake
-        ? late.intake.fetch(c.req.raw)
+        ? late.intake.fetch(c.req.raw, c.env)
         : c.json(
             {
               error: config.intake.enabled

@@ -159,6 +159,16 @@ describe('text import', () => {
       't9 rows',
     );
     expect(await count(`SELECT sum(value) AS n FROM samples WHERE name = 't9_zipped'`)).toBe(4950);
+    const broken = await post(
+      '/api/v1/import/prometheus',
+      gzipSync(text).subarray(0, 40),
+      halo.token,
+      {
+        'Content-Encoding': 'gzip',
+      },
+    );
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: string }).error).toContain('not valid gzip');
   });
 
   it('refuses samples older than the ingester keeps, naming the line', async () => {
@@ -198,6 +208,18 @@ describe('text import', () => {
     });
     const response = await post('/api/v1/import/prometheus', streamed);
     expect(response.status).toBe(413);
+    const taken = Number(
+      /the (\d+) lines before were taken/.exec(
+        ((await response.json()) as { error: string }).error,
+      )?.[1],
+    );
+    // Whole 16 KiB pieces up to the limit: at least three of them, never past 64 KiB.
+    expect(taken).toBeGreaterThan(1000);
+    expect(taken).toBeLessThan(2000);
+    await until(
+      async () => (await count(`SELECT count() AS n FROM samples WHERE name = 't5_big'`)) === taken,
+      't5 rows',
+    );
   });
 });
 

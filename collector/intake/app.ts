@@ -4,6 +4,8 @@
 
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Hono, type Context } from 'hono';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { BatchLimits } from '../../core/batch.ts';
 import { bearerToken, secretLookup } from '../../core/http/bearer.ts';
@@ -172,26 +174,42 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
           `import: the body is larger than intake.limits.max_import (${limits.max_import.bytes} bytes)`,
         );
       }
-      const encoding = c.req.header('content-encoding');
-      let body = c.req.raw.body;
-      if (body !== null && encoding !== undefined && /gzip/i.test(encoding)) {
-        body = body.pipeThrough(new DecompressionStream('gzip'));
-      }
       const request = sink.begin();
       const lines = new ImportLines(sink, request, token);
-      await importStream(body, lines, {
-        maxBytes: limits.max_import.bytes,
-        waitWhileBehind: async () => {
-          const until = Date.now() + IMPORT_MAX_WAIT_MS;
-          for (;;) {
-            // Publish what is gathered first, so the lag read is the real one.
-            const lag = await backpressure.lag();
-            if (!lag.behind) return;
-            if (Date.now() > until) await refuseWhileBehind();
-            await sleep(250);
-          }
-        },
-      });
+      try {
+        await importStream(importBody(c), lines, {
+          maxBytes: limits.max_import.bytes,
+          waitWhileBehind: async () => {
+            const until = Date.now() + IMPORT_MAX_WAIT_MS;
+            for (;;) {
+              const lag = await backpressure.lag();
+              if (!lag.behind) return;
+              if (Date.now() > until) await refuseWhileBehind();
+              await sleep(250);
+            }
+          },
+        });
+      } catch (caught) {
+        let err = caught;
+        if (isZlibError(err)) {
+          err = new IntakeError(
+            400,
+            `import: the body is not valid gzip (${(err as Error).message})`,
+          );
+        }
+        if (!(err instanceof IntakeError)) throw err;
+        // Cut short (too large, or behind for too long): what was read is still taken.
+        await sink.end(request);
+        throw new IntakeError(
+          err.status,
+          `${err.message}; the ${lines.lines} lines before were taken`,
+          {
+            ...(err.retryAfterSeconds !== undefined
+              ? { retryAfterSeconds: err.retryAfterSeconds }
+              : {}),
+          },
+        );
+      }
       const result = await sink.end(request);
       const first = lines.firstBad && `line ${lines.firstBad.line}: ${lines.firstBad.reason}`;
       return outcome(c, 'import', result.accepted, lines.badLines, first, () => c.body(null, 204));
@@ -251,4 +269,26 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
   }
 
   return app;
+}
+
+/**
+ * A text import's body as it arrives, decompressed if gzip: from Node's request stream when the
+ * server hands it over (its own buffering keeps the socket busy while lines are read), else the
+ * web stream.
+ */
+function importBody(c: Context): AsyncIterable<Uint8Array> {
+  const gzip = /gzip/i.test(c.req.header('content-encoding') ?? '');
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  if (incoming instanceof Readable) return gzip ? incoming.pipe(createGunzip()) : incoming;
+  const body = c.req.raw.body;
+  if (body === null) return Readable.from([]);
+  return gzip ? body.pipeThrough(new DecompressionStream('gzip')) : body;
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return (
+    (typeof code === 'string' && code.startsWith('Z_')) ||
+    (err instanceof TypeError && /gzip|decompress/i.test(err.message))
+  );
 }

@@ -15,58 +15,49 @@ export interface ImportStreamOptions {
 const CHECK_EVERY_BYTES = 4 * 1024 * 1024;
 
 export async function importStream(
-  body: ReadableStream<Uint8Array> | null,
+  body: AsyncIterable<Uint8Array>,
   lines: ImportLines,
   options: ImportStreamOptions,
 ): Promise<void> {
-  if (body === null) return;
   const decoder = new TextDecoder('utf-8');
-  const reader = body.getReader();
   let carry = '';
   /** Inside a line too long to read: dropped up to its newline. */
   let skipping = false;
   let bytes = 0;
   let nextCheck = CHECK_EVERY_BYTES;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      if (bytes > options.maxBytes) {
-        throw new IntakeError(
-          413,
-          `import: the body is larger than intake.limits.max_import (${options.maxBytes} bytes); ` +
-            `the ${lines.lines} lines before were taken`,
-        );
-      }
-      let text = carry + decoder.decode(value, { stream: true });
-      carry = '';
-      if (skipping) {
-        const newline = text.indexOf('\n');
-        if (newline < 0) continue;
-        skipping = false;
-        text = text.slice(newline + 1);
-      }
-      const last = text.lastIndexOf('\n');
-      if (last < 0) {
-        carry = text;
-      } else {
-        await lines.read(text, 0, last + 1);
-        carry = text.slice(last + 1);
-      }
-      if (carry.length > MAX_LINE_LENGTH) {
-        lines.bad('line longer than 64 KiB');
-        carry = '';
-        skipping = true;
-      }
-      if (bytes >= nextCheck) {
-        nextCheck = bytes + CHECK_EVERY_BYTES;
-        await options.waitWhileBehind();
-      }
+  for await (const value of body) {
+    bytes += value.byteLength;
+    if (bytes > options.maxBytes) {
+      throw new IntakeError(
+        413,
+        `import: the body is larger than intake.limits.max_import (${options.maxBytes} bytes)`,
+      );
     }
-    const rest = carry + decoder.decode();
-    if (!skipping && rest.length > 0) await lines.read(rest, 0, rest.length);
-  } finally {
-    reader.releaseLock();
+    let text = carry + decoder.decode(value, { stream: true });
+    carry = '';
+    if (skipping) {
+      const newline = text.indexOf('\n');
+      if (newline < 0) continue;
+      skipping = false;
+      text = text.slice(newline + 1);
+    }
+    const last = text.lastIndexOf('\n');
+    if (last < 0) {
+      carry = text;
+    } else {
+      await lines.read(text, 0, last + 1);
+      carry = text.slice(last + 1);
+    }
+    if (carry.length > MAX_LINE_LENGTH) {
+      lines.bad('line longer than 64 KiB');
+      carry = '';
+      skipping = true;
+    }
+    if (bytes >= nextCheck) {
+      nextCheck = bytes + CHECK_EVERY_BYTES;
+      await options.waitWhileBehind();
+    }
   }
+  const rest = carry + decoder.decode();
+  if (!skipping && rest.length > 0) await lines.read(rest, 0, rest.length);
 }
