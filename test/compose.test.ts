@@ -143,6 +143,7 @@ describe('the Halo configs of compose', () => {
     ...(nats ? { HALO_NATS_PASSWORD: secrets[nats] } : {}),
     HALO_API_WRITE_TOKEN: secrets['HALO_API_WRITE_TOKEN'],
     HALO_API_READ_TOKEN: secrets['HALO_API_READ_TOKEN'],
+    HALO_INTAKE_TOKEN: secrets['HALO_INTAKE_TOKEN'],
   });
 
   const alerterEnv = roleEnv('CLICKHOUSE_HALO_ALERTER_PASSWORD', 'NATS_ALERTER_PASSWORD');
@@ -223,7 +224,11 @@ describe('the Halo configs of compose', () => {
   });
 
   it('ships haproxy and nginx configs the real servers accept', () => {
-    for (const file of ['clickhouse/haproxy.cfg', 'example/haproxy.cfg']) {
+    for (const file of [
+      'clickhouse/haproxy.cfg',
+      'halo/intake-haproxy.cfg',
+      'example/haproxy.cfg',
+    ]) {
       const run = spawnSync('haproxy', ['-c', '-f', join(COMPOSE, file)], { encoding: 'utf8' });
       expect(run.status, `${file}: ${run.stderr}`).toBe(0);
     }
@@ -460,6 +465,24 @@ describe("compose's NATS cluster", () => {
     );
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toBe(`Permissions Violation for Publish to "${subject}"`);
+  });
+
+  it("lets the ingester user publish the HTTP intake's batches to any tier", async () => {
+    const { nc } = await connectAs('ingester', 'NATS_INGESTER_PASSWORD');
+    const ack = await jetstream(nc).publish(
+      'halo.metrics.external.intake-host',
+      encodeBatch(
+        metricBatch('compose-intake-1', {
+          host: 'intake-host',
+          tier: 'external',
+          series: 1,
+          points: 1,
+          start: Date.now(),
+        }),
+      ),
+      { msgID: 'compose-intake-1' },
+    );
+    expect(ack.stream).toBe('HALO_METRICS');
   });
 
   it('refuses an agent that subscribes to the batches of others', async () => {
