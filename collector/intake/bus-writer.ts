@@ -70,7 +70,7 @@ export class BusWriter {
   duplicates = 0;
 
   constructor(options: BusWriterOptions) {
-    this.#options = { window: 64, ackTimeoutMs: 10_000, maxBuffered: 200_000, ...options };
+    this.#options = { window: 64, ackTimeoutMs: 10_000, maxBuffered: 1_000_000, ...options };
   }
 
   /**
