@@ -19,6 +19,16 @@ const BACKSLASH = 92;
 /** Series remembered per import before the cache starts over (a label explosion must not grow it). */
 const MAX_CACHED = 1_000_000;
 
+/**
+ * A series text and what it reads as: ready, why not, or null for `_created` samples (a start
+ * time, not data).
+ */
+interface SeriesEntry {
+  text: string;
+  series: PreparedSeries | string | null;
+  next: SeriesEntry | undefined;
+}
+
 export interface BadLine {
   line: number;
   reason: string;
@@ -31,8 +41,9 @@ export class ImportLines {
   readonly #token: IntakeToken | undefined;
   /** Stamp of samples without a timestamp: when the import began. */
   readonly #now: number;
-  /** Per series text: ready, why not, or null for `_created` samples (a start time, not data). */
-  readonly #series = new Map<string, PreparedSeries | string | null>();
+  /** Per series text (`name{labels}`): what it reads as, and the series seen after it last. */
+  readonly #series = new Map<string, SeriesEntry>();
+  #previous: SeriesEntry | undefined;
   #wait: Promise<void> | undefined;
   #family = '';
   #familyType: FamilyType | undefined;
@@ -104,15 +115,24 @@ export class ImportLines {
 
   /** Reads one sample line; a wait for the bus, if any, is left in #wait. */
   #sample(text: string, start: number, end: number): string | undefined {
-    const seriesEnd = seriesTextEnd(text, start, end);
-    if (typeof seriesEnd === 'string') return seriesEnd;
-    const seriesText = text.slice(start, seriesEnd);
-    let series = this.#series.get(seriesText);
-    if (series === undefined) {
-      series = this.#prepare(seriesText);
-      if (this.#series.size >= MAX_CACHED) this.#series.clear();
-      this.#series.set(seriesText, series);
+    // Scrapes repeat their series in the same order: the one that followed this line's
+    // predecessor last time is compared in place, with no slice to hash and look up.
+    let entry = this.#previous?.next;
+    let seriesEnd: number | string;
+    if (
+      entry !== undefined &&
+      text.startsWith(entry.text, start) &&
+      (start + entry.text.length >= end || isBlank(text.charCodeAt(start + entry.text.length)))
+    ) {
+      seriesEnd = start + entry.text.length;
+    } else {
+      seriesEnd = seriesTextEnd(text, start, end);
+      if (typeof seriesEnd === 'string') return seriesEnd;
+      entry = this.#entry(text.slice(start, seriesEnd));
+      if (this.#previous !== undefined) this.#previous.next = entry;
     }
+    this.#previous = entry;
+    const series = entry.series;
     if (seriesEnd >= end || !isBlank(text.charCodeAt(seriesEnd))) {
       return seriesEnd >= end ? 'expected a value' : 'unexpected character after the metric name';
     }
@@ -137,6 +157,16 @@ export class ImportLines {
     // A refused point (too old, …) is this line's fault: name it.
     if (this.#request.refused !== before) return this.#request.firstRefused ?? 'refused';
     return undefined;
+  }
+
+  #entry(seriesText: string): SeriesEntry {
+    let entry = this.#series.get(seriesText);
+    if (entry === undefined) {
+      entry = { text: seriesText, series: this.#prepare(seriesText), next: undefined };
+      if (this.#series.size >= MAX_CACHED) this.#series.clear();
+      this.#series.set(seriesText, entry);
+    }
+    return entry;
   }
 
   /** A series text (`name{labels}`) parsed, typed by the TYPE line before it, and placed. */
