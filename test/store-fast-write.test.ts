@@ -174,6 +174,33 @@ describe.each(PATHS)('$name', ({ write }) => {
     );
   });
 
+  it('stores runs of one series (one labels object, as a batch gives them) and series that come back', async () => {
+    const store = await fresh();
+    const a = { code: '200', path: "/it's" };
+    const b = { code: '500', path: '/' };
+    const row = (name: string, labels: Record<string, string>, i: number): SampleRow => ({
+      name,
+      tier: 'web',
+      host: 'web-1',
+      service: 'shop',
+      labels,
+      ts: t0 + i * 1000,
+      value: i + 0.25,
+    });
+    const rows = [
+      ...[0, 1, 2].map((i) => row('requests', a, i)),
+      ...[3, 4].map((i) => row('requests', b, i)),
+      row('errors', b, 5),
+      ...[6, 7].map((i) => row('requests', a, i)),
+      { ...row('requests', a, 8), host: 'web-2' },
+    ];
+    await write(store, rows);
+    const back = await storedSamples(store);
+    expect(back.map((r) => [r.name, r.host, r.labels, Number(r.ms), r.bits])).toEqual(
+      rows.map((r) => [r.name, r.host, r.labels, r.ts, bits(r.value)]),
+    );
+  });
+
   it('a batch repeated with its token is stored once, rollups included; without one, twice', async () => {
     const store = await fresh();
     const batch = awkwardRows([1, 2, 3, 4]);

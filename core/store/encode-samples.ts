@@ -217,23 +217,51 @@ function binaryString(w: ByteWriter, value: unknown, index: number, what: string
   w.string(value);
 }
 
-/** RowBinary rows in the order and types of SAMPLE_COLUMNS / SAMPLE_STRUCTURE. */
+/**
+ * RowBinary rows in the order and types of SAMPLE_COLUMNS / SAMPLE_STRUCTURE. Consecutive rows of
+ * one series (same name, tier, host, service and labels object, as a batch's points come) copy
+ * the series' bytes from the row before instead of encoding them again.
+ */
 export function encodeSamplesRowBinary(rows: readonly SampleRow[]): Buffer {
   const w = new ByteWriter(rows.length * 96);
+  let previous: SampleRow | undefined;
+  let seriesStart = 0;
+  let seriesEnd = 0;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    checkRow(row, i);
-    binaryString(w, row.name, i, 'name');
-    binaryString(w, row.tier, i, 'tier');
-    binaryString(w, row.host, i, 'host');
-    binaryString(w, row.service, i, 'service');
-    const labels = row.labels;
-    const keys = Object.keys(labels);
-    w.ensure(5);
-    w.varint(keys.length);
-    for (const key of keys) {
-      binaryString(w, key, i, 'a label');
-      binaryString(w, labels[key], i, 'a label');
+    if (
+      previous !== undefined &&
+      row.labels === previous.labels &&
+      row.name === previous.name &&
+      row.host === previous.host &&
+      row.tier === previous.tier &&
+      row.service === previous.service
+    ) {
+      if (typeof row.value !== 'number') fail(i, 'value must be a number', row.value);
+      if (!Number.isSafeInteger(row.ts)) fail(i, 'ts must be integer milliseconds', row.ts);
+      const length = seriesEnd - seriesStart;
+      w.ensure(length + 16);
+      w.buf.copy(w.buf, w.pos, seriesStart, seriesEnd);
+      seriesStart = w.pos;
+      w.pos += length;
+      seriesEnd = w.pos;
+    } else {
+      checkRow(row, i);
+      seriesStart = w.pos;
+      binaryString(w, row.name, i, 'name');
+      binaryString(w, row.tier, i, 'tier');
+      binaryString(w, row.host, i, 'host');
+      binaryString(w, row.service, i, 'service');
+      const labels = row.labels;
+      const keys = Object.keys(labels);
+      w.ensure(5);
+      w.varint(keys.length);
+      for (const key of keys) {
+        binaryString(w, key, i, 'a label');
+        binaryString(w, labels[key], i, 'a label');
+      }
+      seriesEnd = w.pos;
+      previous = row;
     }
     w.int64(row.ts);
     w.float64(row.value);
