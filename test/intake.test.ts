@@ -223,6 +223,50 @@ describe('text import', () => {
   });
 });
 
+describe('bounds the ingester keeps', () => {
+  it('keeps a log record with too many or too long attribute names, trimmed, rather than lose its batch', async () => {
+    const attributes = [
+      { key: 'x'.repeat(200), value: { stringValue: 'too long a name' } },
+      ...Array.from({ length: 40 }, (_, i) => ({
+        key: `attr.${i}`,
+        value: { intValue: String(i) },
+      })),
+    ];
+    const response = await post(
+      '/v1/logs',
+      JSON.stringify({
+        resourceLogs: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bounds' } }] },
+            scopeLogs: [
+              {
+                logRecords: [
+                  {
+                    timeUnixNano: String(BigInt(base) * 1_000_000n),
+                    body: { stringValue: 'many attributes' },
+                    attributes,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+      halo.token,
+      { 'Content-Type': 'application/json' },
+    );
+    expect(response.status).toBe(200);
+    await until(
+      async () => (await count(`SELECT count() AS n FROM logs WHERE service = 'bounds'`)) === 1,
+      'the record',
+    );
+    const [row] = await halo.query<{ n: string; first: string }>(
+      `SELECT length(attributes) AS n, attributes['attr_0'] AS first FROM logs WHERE service = 'bounds'`,
+    );
+    expect(row).toEqual({ n: '32', first: '0' });
+  });
+});
+
 describe('tokens', () => {
   it('refuses a request without a token, or with a wrong one, and logs neither', async () => {
     const none = await post('/api/v1/import/prometheus', 't6{tier="web"} 1\n', null);

@@ -190,14 +190,16 @@ export class IntakeSink {
     token: IntakeToken | undefined,
   ): Promise<void> {
     const now = this.#now();
-    const { maxLabels, maxLabelValueLength, maxBodyLength } = this.limits;
+    const { maxLabels, maxLabelNameLength, maxLabelValueLength, maxBodyLength } = this.limits;
     for (const [i, record] of records.entries()) {
       const attributes: Record<string, string> = {};
       let kept = 0;
       for (const [name, value] of Object.entries(record.attributes)) {
         if (kept >= maxLabels) break;
         const label = sanitizeLabelName(name);
-        if (label === '' || attributes[label] !== undefined) continue;
+        // What the ingester would refuse the whole batch for is left out here.
+        if (label === '' || label.length > maxLabelNameLength || attributes[label] !== undefined)
+          continue;
         attributes[label] =
           value.length > maxLabelValueLength ? value.slice(0, maxLabelValueLength) : value;
         kept++;
@@ -219,10 +221,17 @@ export class IntakeSink {
         severity,
         body:
           record.body.length > maxBodyLength ? record.body.slice(0, maxBodyLength) : record.body,
-        attributes: placed.labels,
+        attributes: atMost(placed.labels, maxLabels),
         ...(record.traceId !== undefined ? { traceId: record.traceId } : {}),
       });
       if (wait) await wait;
     }
   }
+}
+
+/** The first `max` labels (promoted resource attributes may have added some past the bound). */
+function atMost(labels: Record<string, string>, max: number): Record<string, string> {
+  const keys = Object.keys(labels);
+  if (keys.length <= max) return labels;
+  return Object.fromEntries(keys.slice(0, max).map((key) => [key, labels[key]!]));
 }
