@@ -103,7 +103,10 @@ export class IntakeSink {
   /** Why a timestamp cannot be stored, or undefined. */
   checkTime(ts: number, now: number): string | undefined {
     if (!Number.isSafeInteger(ts)) return 'timestamp is not a whole number of milliseconds';
-    if (ts < now - this.limits.maxAgeMs)
+    // An hour's margin (a tenth of a short max_age): the ingester checks again later, and a
+    // point it found too old would send its whole batch to the dead letters.
+    const margin = Math.min(3_600_000, this.limits.maxAgeMs / 10);
+    if (ts < now - this.limits.maxAgeMs + margin)
       return `timestamp ${new Date(ts).toISOString()} is older than ingest.limits.max_age`;
     if (ts > now + this.limits.maxFutureMs)
       return `timestamp ${new Date(ts).toISOString()} is too far in the future`;
