@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { BATCH_VERSION, logsSubject, metricsSubject } from '../../core/conventions.ts';
-import type { WireLogRecord, WireSeries } from '../../core/batch.ts';
+import { toWireNumber, type WireLogRecord, type WireSeries } from '../../core/batch.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { IntakeError } from './types.ts';
 
@@ -47,6 +47,8 @@ export interface WriterSeries {
 }
 
 interface Group {
+  /** Its key among the writer's groups: kind, tier and host. */
+  id: string;
   kind: 'metrics' | 'logs';
   tier: string;
   host: string;
@@ -64,10 +66,8 @@ export class BusWriter {
   readonly #inFlight: Array<Promise<PubAck>> = [];
   #buffered = 0;
   #failure: unknown;
-  /** Batches and items published (acked) so far, duplicates included. */
-  batches = 0;
+  /** Items in batches the bus acked so far (a duplicate batch counts too: it is stored). */
   items = 0;
-  duplicates = 0;
 
   constructor(options: BusWriterOptions) {
     this.#options = { window: 64, ackTimeoutMs: 10_000, maxBuffered: 1_000_000, ...options };
@@ -134,6 +134,7 @@ export class BusWriter {
     let group = this.#groups.get(id);
     if (group === undefined) {
       group = {
+        id,
         kind,
         tier,
         host,
@@ -149,7 +150,7 @@ export class BusWriter {
   }
 
   async #flush(group: Group): Promise<void> {
-    this.#groups.delete(`${group.kind}\u0000${group.tier}\u0000${group.host}`);
+    this.#groups.delete(group.id);
     group.flushed = true;
     if (group.items === 0) return;
     this.#throwIfFailed();
@@ -177,10 +178,8 @@ export class BusWriter {
     const items = group.items;
     // Awaited in order below; this only keeps an early rejection from being unhandled.
     ack.then(
-      (result) => {
-        this.batches++;
+      () => {
         this.items += items;
-        if (result.duplicate) this.duplicates++;
       },
       (err: unknown) => {
         this.#failure ??= err;
@@ -210,9 +209,8 @@ function seriesJson(buffer: SeriesBuffer): string {
   const { ts, values } = buffer;
   let out = buffer.head;
   for (let i = 0; i < ts.length; i++) {
-    const v = values[i]!;
-    const value =
-      v === v ? (v === Infinity ? '"+Inf"' : v === -Infinity ? '"-Inf"' : String(v)) : '"NaN"';
+    const wire = toWireNumber(values[i]!);
+    const value = typeof wire === 'number' ? String(wire) : `"${wire}"`;
     out += `${i === 0 ? '' : ','}[${ts[i]},${value}]`;
   }
   return `${out}]}`;

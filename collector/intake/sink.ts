@@ -6,7 +6,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { checkSeries, type BatchLimits } from '../../core/batch.ts';
-import { SEVERITIES } from '../../core/conventions.ts';
 import { seriesKey } from '../../core/store/series.ts';
 import { BusWriter, type WriterSeries } from './bus-writer.ts';
 import type { IntakeConfig, IntakeToken } from './config.ts';
@@ -217,11 +216,10 @@ export class IntakeSink {
         request.refuse(1, `log record ${i}: ${late}`);
         continue;
       }
-      const severity = SEVERITIES.includes(record.severity) ? record.severity : 'info';
       const wait = request.writer.addLog(placed.tier, placed.host, {
         ts: record.ts,
         service: placed.service,
-        severity,
+        severity: record.severity,
         body:
           record.body.length > maxBodyLength ? record.body.slice(0, maxBodyLength) : record.body,
         attributes: atMost(placed.labels, maxLabels),
