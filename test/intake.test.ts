@@ -2,7 +2,7 @@
 // chDB, local nats-server, ingester): timestamps, counters as deltas, a bad line mid-import,
 // tokens and tier binding, size limits, 429 while the store is away, nothing secret logged.
 
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturedLogger } from './helpers/captured-logger.ts';
 import { startIntakeHalo, type IntakeHarness } from './helpers/intake.ts';
@@ -144,7 +144,7 @@ describe('text import', () => {
     expect(values.map((r) => r.value)).toEqual([1, 2, 4, 5]);
   });
 
-  it('takes a gzip-compressed import', async () => {
+  it('takes a gzip- or deflate-compressed import, and refuses an encoding it cannot undo', async () => {
     const text = Array.from(
       { length: 100 },
       (_, i) => `t9_zipped{tier="web",n="${i}"} ${i} ${base}\n`,
@@ -169,6 +169,23 @@ describe('text import', () => {
     );
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: string }).error).toContain('not valid gzip');
+    const unknown = await post('/api/v1/import/prometheus', text, halo.token, {
+      'Content-Encoding': 'br',
+    });
+    expect(unknown.status).toBe(415);
+    expect(((await unknown.json()) as { error: string }).error).toBe(
+      'Content-Encoding "br" is not supported (gzip, deflate or none)',
+    );
+    const deflated = text.replaceAll('t9_zipped', 't9_deflated');
+    const inflated = await post('/api/v1/import/prometheus', deflateSync(deflated), halo.token, {
+      'Content-Encoding': 'deflate',
+    });
+    expect(inflated.status).toBe(204);
+    await until(
+      async () =>
+        (await count(`SELECT count() AS n FROM samples WHERE name = 't9_deflated'`)) === 100,
+      't9_deflated rows',
+    );
   });
 
   it('refuses samples older than the ingester keeps, naming the line', async () => {

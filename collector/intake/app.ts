@@ -5,17 +5,23 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Hono, type Context } from 'hono';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createInflate } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { BatchLimits } from '../../core/batch.ts';
 import { bearerToken, secretLookup } from '../../core/http/bearer.ts';
 import type { Logger } from '../../core/logger.ts';
 import { sleep } from '../../core/sleep.ts';
 import { Backpressure } from './backpressure.ts';
-import { decodeContent, readBody } from './body.ts';
+import {
+  contentEncoding,
+  decodeContent,
+  notCompressed,
+  readBody,
+  type ContentEncoding,
+} from './body.ts';
 import type { IntakeConfig, IntakeToken } from './config.ts';
 import { ImportLines } from './import-lines.ts';
-import { importStream } from './import-text.ts';
+import { importStream, importTooLarge } from './import-text.ts';
 import { decodeOtlpLogs } from './otlp-logs.ts';
 import { decodeOtlpMetrics, encodeOtlpResponse } from './otlp-metrics.ts';
 import { otlpEncoding, otlpError } from './otlp-http.ts';
@@ -168,16 +174,12 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
     INTAKE_ROUTES.importText,
     route('import', async (c, token) => {
       const declared = Number(c.req.header('content-length') ?? NaN);
-      if (declared > limits.max_import.bytes) {
-        throw new IntakeError(
-          413,
-          `import: the body is larger than intake.limits.max_import (${limits.max_import.bytes} bytes)`,
-        );
-      }
+      if (declared > limits.max_import.bytes) throw importTooLarge(limits.max_import.bytes);
+      const encoding = contentEncoding(c.req.header('content-encoding'));
       const request = sink.begin();
       const lines = new ImportLines(sink, request, token);
       try {
-        await importStream(importBody(c), lines, {
+        await importStream(importBody(c, encoding), lines, {
           maxBytes: limits.max_import.bytes,
           waitWhileBehind: async () => {
             const until = Date.now() + IMPORT_MAX_WAIT_MS;
@@ -190,13 +192,7 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
           },
         });
       } catch (caught) {
-        let err = caught;
-        if (isZlibError(err)) {
-          err = new IntakeError(
-            400,
-            `import: the body is not valid gzip (${(err as Error).message})`,
-          );
-        }
+        const err = isZlibError(caught) ? notCompressed(encoding, caught) : caught;
         if (!(err instanceof IntakeError)) throw err;
         // Cut short (too large, or behind for too long): what was read is still taken.
         await sink.end(request);
@@ -272,17 +268,19 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
 }
 
 /**
- * A text import's body as it arrives, decompressed if gzip: from Node's request stream when the
- * server hands it over (its own buffering keeps the socket busy while lines are read), else the
- * web stream.
+ * A text import's body as it arrives, decompressed: from Node's request stream when the server
+ * hands it over (its own buffering keeps the socket busy while lines are read), else the web
+ * stream.
  */
-function importBody(c: Context): AsyncIterable<Uint8Array> {
-  const gzip = /gzip/i.test(c.req.header('content-encoding') ?? '');
+function importBody(c: Context, encoding: ContentEncoding): AsyncIterable<Uint8Array> {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  if (incoming instanceof Readable) return gzip ? incoming.pipe(createGunzip()) : incoming;
+  if (incoming instanceof Readable) {
+    if (encoding === 'identity') return incoming;
+    return incoming.pipe(encoding === 'gzip' ? createGunzip() : createInflate());
+  }
   const body = c.req.raw.body;
   if (body === null) return Readable.from([]);
-  return gzip ? body.pipeThrough(new DecompressionStream('gzip')) : body;
+  return encoding === 'identity' ? body : body.pipeThrough(new DecompressionStream(encoding));
 }
 
 function isZlibError(err: unknown): boolean {

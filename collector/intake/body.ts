@@ -29,22 +29,34 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
+export type ContentEncoding = 'identity' | 'gzip' | 'deflate';
+
+/** A request's Content-Encoding, refused with a 415 unless Halo can undo it. */
+export function contentEncoding(header: string | undefined): ContentEncoding {
+  const name = (header ?? 'identity').trim().toLowerCase();
+  if (name === 'identity' || name === '') return 'identity';
+  if (name === 'gzip' || name === 'deflate') return name;
+  throw new IntakeError(
+    415,
+    `Content-Encoding ${JSON.stringify(name)} is not supported (gzip, deflate or none)`,
+  );
+}
+
+/** The 400 for a body that does not decompress. */
+export function notCompressed(encoding: ContentEncoding, err: unknown): IntakeError {
+  return new IntakeError(400, `the body is not valid ${encoding}: ${(err as Error).message}`);
+}
+
 /** The body without its Content-Encoding (gzip, deflate or none), at most maxBytes long. */
 export async function decodeContent(
   body: Uint8Array,
-  encoding: string | undefined,
+  header: string | undefined,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const name = (encoding ?? 'identity').trim().toLowerCase();
-  if (name === 'identity' || name === '') return body;
-  if (name !== 'gzip' && name !== 'deflate') {
-    throw new IntakeError(
-      415,
-      `Content-Encoding ${JSON.stringify(name)} is not supported (gzip, deflate or none)`,
-    );
-  }
+  const encoding = contentEncoding(header);
+  if (encoding === 'identity') return body;
   try {
-    const inflateBody = name === 'gzip' ? gunzipAsync : inflateAsync;
+    const inflateBody = encoding === 'gzip' ? gunzipAsync : inflateAsync;
     return await inflateBody(body, { maxOutputLength: maxBytes });
   } catch (err) {
     if (err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
@@ -53,7 +65,7 @@ export async function decodeContent(
         `the body is larger than intake.limits.max_decoded (${maxBytes} bytes) once decompressed`,
       );
     }
-    throw new IntakeError(400, `the body is not valid ${name}: ${(err as Error).message}`);
+    throw notCompressed(encoding, err);
   }
 }
 

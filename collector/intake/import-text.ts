@@ -12,6 +12,14 @@ export interface ImportStreamOptions {
   waitWhileBehind: () => Promise<void>;
 }
 
+/** The 413 of an import past intake.limits.max_import, declared or streamed. */
+export function importTooLarge(maxBytes: number): IntakeError {
+  return new IntakeError(
+    413,
+    `import: the body is larger than intake.limits.max_import (${maxBytes} bytes)`,
+  );
+}
+
 const CHECK_EVERY_BYTES = 4 * 1024 * 1024;
 
 export async function importStream(
@@ -28,10 +36,7 @@ export async function importStream(
   for await (const value of body) {
     bytes += value.byteLength;
     if (bytes > options.maxBytes) {
-      throw new IntakeError(
-        413,
-        `import: the body is larger than intake.limits.max_import (${options.maxBytes} bytes)`,
-      );
+      throw importTooLarge(options.maxBytes);
     }
     let text = carry + decoder.decode(value, { stream: true });
     carry = '';
