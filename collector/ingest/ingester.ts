@@ -22,6 +22,7 @@ import {
   type LogBatch,
   type MetricBatch,
 } from '../../core/batch.ts';
+import { consumerBacklog } from '../../core/bus/streams.ts';
 import { deadLetterSubject, STREAMS } from '../../core/conventions.ts';
 import { errorMessage, StoreError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -206,8 +207,8 @@ export class Ingester {
     const jsm = await jetstreamManager(this.#options.nc);
     const out: Record<string, number> = {};
     for (const stream of Object.values(STREAM_OF)) {
-      const info = await jsm.consumers.info(stream, this.#options.config.consumer);
-      out[stream] = info.num_pending + info.num_ack_pending;
+      const backlog = await consumerBacklog(jsm, stream, this.#options.config.consumer);
+      if (backlog !== undefined) out[stream] = backlog;
     }
     return out;
   }

@@ -3,13 +3,9 @@
 // its oldest messages when full, so the intake must stop before that). Read from JetStream,
 // which every ingester shares, at most every interval.
 
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  jetstreamManager,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { consumerBacklog } from '../../core/bus/streams.ts';
 import { STREAMS } from '../../core/conventions.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -57,14 +53,9 @@ export class Backpressure {
       let lag: Lag = { behind: false };
       for (const kind of ['metrics', 'logs'] as const) {
         const stream = STREAMS[kind];
-        const info = await this.#jsm.consumers.info(stream, consumer).catch((err: unknown) => {
-          if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
-            return undefined;
-          throw err;
-        });
+        const pending = await consumerBacklog(this.#jsm, stream, consumer);
         // No consumer yet: no ingester has started, nothing can be behind it.
-        if (info === undefined) continue;
-        const pending = info.num_pending + info.num_ack_pending;
+        if (pending === undefined) continue;
         if (pending > maxPendingBatches) {
           lag = { behind: true, reason: `${pending} ${kind} batches wait for the ingesters` };
           break;

@@ -1,4 +1,5 @@
-// Creates or updates Halo's JetStream streams idempotently, with limits and a duplicate window.
+// Creates or updates Halo's JetStream streams idempotently, with limits and a duplicate window;
+// and reads how far a durable consumer of them is behind.
 
 import type { NatsConnection } from '@nats-io/nats-core';
 import {
@@ -8,6 +9,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
+  type JetStreamManager,
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
@@ -122,4 +124,23 @@ export async function ensureStreams(
       log.info({ stream: wanted.name, action: result[key] }, 'stream ready');
   }
   return result;
+}
+
+/**
+ * The batches a durable consumer has yet to ack (not delivered, or delivered and unacked), or
+ * undefined when the consumer does not exist; other failures throw.
+ */
+export async function consumerBacklog(
+  jsm: JetStreamManager,
+  stream: string,
+  consumer: string,
+): Promise<number | undefined> {
+  try {
+    const info = await jsm.consumers.info(stream, consumer);
+    return info.num_pending + info.num_ack_pending;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
+      return undefined;
+    throw err;
+  }
 }
