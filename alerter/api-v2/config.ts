@@ -1,7 +1,7 @@
 // Configuration of the Alertmanager-v2-compatible notify API: named bearer tokens with a scope.
 
 import { z } from 'zod';
-import { refineUniqueNames, secret } from '../../core/config/schema.ts';
+import { holderName, refineUniqueNames, secret } from '../../core/config/schema.ts';
 import type { Secret } from '../../core/config/secret.ts';
 
 export const API_SCOPES = ['read', 'write'] as const;
@@ -15,22 +15,11 @@ export interface ApiToken {
   scope: ApiScope;
 }
 
-const tokenSchema = z.strictObject(
-  {
-    name: z
-      .string({ error: 'expected the name of the token holder' })
-      .trim()
-      .min(1, { error: 'expected the name of the token holder, not an empty string' }),
-    token: secret().unwrap(),
-    scope: z.enum(API_SCOPES, { error: 'expected read or write' }),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (expected name, token, scope)`
-        : undefined,
-  },
-);
+const tokenSchema = z.strictObject({
+  name: holderName(),
+  token: secret().unwrap(),
+  scope: z.enum(API_SCOPES, { error: 'expected read or write' }),
+});
 
 /**
  * `api: { tokens: [...] }`. No tokens is valid config, but then the API refuses every request:

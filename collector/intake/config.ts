@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   byteSize,
   duration,
+  holderName,
   refineUniqueNames,
   secret,
   wholeNumber,
@@ -17,24 +18,13 @@ const tierName = z
   .string({ error: 'expected a tier name' })
   .regex(TIER_RE, { error: 'expected a tier name: lowercase letters, digits, _ and -' });
 
-const tokenSchema = z.strictObject(
-  {
-    /** Who holds the token; logged instead of the token itself. */
-    name: z
-      .string({ error: 'expected the name of the token holder' })
-      .trim()
-      .min(1, { error: 'expected the name of the token holder, not an empty string' }),
-    token: secret().unwrap(),
-    /** Everything sent with this token belongs to this tier; data naming another is refused. */
-    tier: tierName.optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (expected name, token, tier)`
-        : undefined,
-  },
-);
+const tokenSchema = z.strictObject({
+  /** Who holds the token; logged instead of the token itself. */
+  name: holderName(),
+  token: secret().unwrap(),
+  /** Everything sent with this token belongs to this tier; data naming another is refused. */
+  tier: tierName.optional(),
+});
 
 export type IntakeToken = z.output<typeof tokenSchema>;
 

@@ -71,6 +71,13 @@ export const wholeNumber = (fallback: number, max: number) =>
     .max(max, { error: `expected a whole number from 1 to ${max}` })
     .default(fallback);
 
+/** The name of a token's holder: logged instead of the token itself. */
+export const holderName = () =>
+  z
+    .string({ error: 'expected the name of the token holder' })
+    .trim()
+    .min(1, { error: 'expected the name of the token holder, not an empty string' });
+
 /** Adds an issue for each entry whose name an earlier entry has (token lists and the like). */
 export function refineUniqueNames(
   entries: ReadonlyArray<{ name: string }>,
