@@ -88,8 +88,9 @@ export const DEFAULT_BATCH_LIMITS: BatchLimits = {
 
 export type DecodeResult = { ok: true; batch: Batch } | { ok: false; reason: string };
 
-const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A Prometheus metric name, and a label name: what every batch's series must have. */
+export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const RESERVED_LABELS = new Set(['tier', 'host', 'service']);
 
 class Invalid extends Error {}
@@ -114,7 +115,7 @@ function labelMap(value: unknown, where: string, limits: BatchLimits): Record<st
   if (entries.length > limits.maxLabels)
     fail(`${where}: ${entries.length} labels, more than ${limits.maxLabels}`);
   for (const [key, v] of entries) {
-    if (!LABEL_RE.test(key) || key.length > limits.maxLabelNameLength)
+    if (!LABEL_NAME_RE.test(key) || key.length > limits.maxLabelNameLength)
       fail(`${where}: invalid label name ${JSON.stringify(key.slice(0, 64))}`);
     text(v, `${where}.${key}`, limits.maxLabelValueLength);
   }
@@ -137,12 +138,12 @@ export function checkSeries(
   labels: Record<string, string>,
   limits: BatchLimits = DEFAULT_BATCH_LIMITS,
 ): string | undefined {
-  if (name.length > limits.maxNameLength || !NAME_RE.test(name))
+  if (name.length > limits.maxNameLength || !METRIC_NAME_RE.test(name))
     return `invalid metric name ${JSON.stringify(name.slice(0, 64))}`;
   const keys = Object.keys(labels);
   if (keys.length > limits.maxLabels) return `${keys.length} labels, more than ${limits.maxLabels}`;
   for (const key of keys) {
-    if (!LABEL_RE.test(key) || key.length > limits.maxLabelNameLength)
+    if (!LABEL_NAME_RE.test(key) || key.length > limits.maxLabelNameLength)
       return `invalid label name ${JSON.stringify(key.slice(0, 64))}`;
     if (RESERVED_LABELS.has(key)) return `label ${key} is reserved`;
     const value = labels[key];
@@ -159,7 +160,7 @@ function validateMetrics(batch: Record<string, unknown>, now: number, limits: Ba
     const where = `series[${i}]`;
     if (!isObject(series)) fail(`${where}: expected an object`);
     const name = text(series['name'], `${where}.name`, limits.maxNameLength);
-    if (!NAME_RE.test(name))
+    if (!METRIC_NAME_RE.test(name))
       fail(`${where}.name: invalid metric name ${JSON.stringify(name.slice(0, 64))}`);
     text(series['service'], `${where}.service`, limits.maxLabelValueLength);
     const labels = labelMap(series['labels'], `${where}.labels`, limits);

@@ -3,12 +3,12 @@
 
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { LABEL_NAME_RE } from '../../core/batch.ts';
 import { byteSize, duration, optionalDuration } from '../../core/config/schema.ts';
 import { unknownKeyHint } from '../../core/config/shape.ts';
 import type { SourceDefinition } from './types.ts';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const RESERVED = new Set(['tier', 'host', 'service']);
 
 const labels = z

@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { LABEL_NAME_RE, METRIC_NAME_RE } from '../../core/batch.ts';
 import { putLabel } from './prom-text.ts';
 
 const ACTIONS = [
@@ -16,14 +17,12 @@ const ACTIONS = [
 ] as const;
 export type RelabelAction = (typeof ACTIONS)[number];
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** What Prometheus accepts as a replace target_label: a label name, possibly with $groups. */
 const TARGET_TEMPLATE = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
 
 const labelName = z
   .string({ error: 'expected a label name' })
-  .regex(LABEL_NAME, { error: 'expected a label name of letters, digits and _' });
+  .regex(LABEL_NAME_RE, { error: 'expected a label name of letters, digits and _' });
 
 const regexText = z
   .string({ error: 'expected a regular expression' })
@@ -63,7 +62,7 @@ function ruleProblem(rule: RelabelRule): { key: string; message: string } | unde
     }
   }
   if (rule.action === 'hashmod') {
-    if (target === undefined || !LABEL_NAME.test(target)) {
+    if (target === undefined || !LABEL_NAME_RE.test(target)) {
       return { key: 'target_label', message: 'expected a label name' };
     }
     if (rule.modulus === undefined) return { key: 'modulus', message: 'expected a modulus' };
@@ -120,7 +119,7 @@ function fixedTarget(target: string | undefined): string | undefined {
   if (target === undefined) return undefined;
   const parts = parseTemplate(target);
   const only = parts.length === 1 ? parts[0] : undefined;
-  return typeof only === 'string' && LABEL_NAME.test(only) ? only : undefined;
+  return typeof only === 'string' && LABEL_NAME_RE.test(only) ? only : undefined;
 }
 
 export interface Relabelable {
@@ -144,7 +143,7 @@ export function applyRelabel<T extends Relabelable>(
   }
   if (!set.changed) return sample;
   const { name, labels } = set;
-  if (!METRIC_NAME.test(name)) return undefined;
+  if (!METRIC_NAME_RE.test(name)) return undefined;
   return { ...sample, name, labels };
 }
 
@@ -199,7 +198,7 @@ function applyRule(rule: CompiledRule, labels: LabelSet): boolean {
       if (!match) return true;
       // A target without $ was checked when the rule was read; one with $ is checked each time.
       const target = rule.fixedTarget ?? expand(rule.target, match);
-      if (rule.fixedTarget !== undefined || LABEL_NAME.test(target)) {
+      if (rule.fixedTarget !== undefined || LABEL_NAME_RE.test(target)) {
         labels.set(target, expand(rule.replacement, match));
       }
       return true;
@@ -217,7 +216,7 @@ function applyRule(rule: CompiledRule, labels: LabelSet): boolean {
         const match = rule.regex.exec(name);
         if (!match) continue;
         const mapped = expand(rule.replacement, match);
-        if (LABEL_NAME.test(mapped)) labels.set(mapped, value);
+        if (LABEL_NAME_RE.test(mapped)) labels.set(mapped, value);
       }
       return true;
     case 'labeldrop':

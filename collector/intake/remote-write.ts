@@ -3,6 +3,7 @@
 // with the path of its first bad field.
 
 import snappy from 'snappyjs';
+import { LABEL_NAME_RE, METRIC_NAME_RE } from '../../core/batch.ts';
 import { readWriteRequest } from './remote-write-proto.ts';
 import { IntakeError, type FamilyMetadataType, type IntakeSeries } from './types.ts';
 
@@ -23,8 +24,6 @@ export interface RemoteWriteRequest {
   skippedHistograms: number;
 }
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const NAME_LABEL = '__name__';
 
 export function decodeRemoteWrite(body: Uint8Array, limits: RemoteWriteLimits): RemoteWriteRequest {
@@ -40,7 +39,7 @@ export function decodeRemoteWrite(body: Uint8Array, limits: RemoteWriteLimits): 
       out.series.push(series);
     },
     metadata(index, type, family) {
-      if (!METRIC_NAME.test(family)) {
+      if (!METRIC_NAME_RE.test(family)) {
         throw refused(`metadata[${index}]: invalid metric family name ${quote(family)}`);
       }
       out.metadata.push({ family, type });
@@ -65,10 +64,10 @@ function toSeries(
     const label = labels[i]!;
     const value = labels[i + 1]!;
     const path = `timeseries[${index}].labels[${i / 2}]`;
-    if (!LABEL_NAME.test(label)) throw refused(`${path}: invalid label name ${quote(label)}`);
+    if (!LABEL_NAME_RE.test(label)) throw refused(`${path}: invalid label name ${quote(label)}`);
     if (label === NAME_LABEL) {
       if (name !== undefined) throw refused(`${path}: a second __name__ label`);
-      if (value !== '' && !METRIC_NAME.test(value)) {
+      if (value !== '' && !METRIC_NAME_RE.test(value)) {
         throw refused(`${path}: invalid metric name ${quote(value)}`);
       }
       name = value;
