@@ -12,6 +12,9 @@ export const STREAMS = {
 } as const;
 export type StreamKey = keyof typeof STREAMS;
 
+/** A tier's name: lowercase letters, digits, _ and -, starting with a letter, up to 63. */
+export const TIER_NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
+
 /** Subject roots; a full subject is `<root>.<tier>.<host>`. */
 export const SUBJECT_ROOTS = {
   metrics: 'halo.metrics',

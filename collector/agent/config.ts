@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { LABEL_NAME_RE } from '../../core/batch.ts';
+import { TIER_NAME_RE } from '../../core/conventions.ts';
 import { byteSize, duration, optionalDuration } from '../../core/config/schema.ts';
 import { unknownKeyHint } from '../../core/config/shape.ts';
 import type { SourceDefinition } from './types.ts';
@@ -115,7 +116,7 @@ export function agentConfigSchema(definitions: readonly SourceDefinition[]) {
     .strictObject({
       tier: z
         .string({ error: 'expected the tier of this host, e.g. lb, web, cache, db, mq, app' })
-        .regex(/^[a-z][a-z0-9_-]{0,62}$/, {
+        .regex(TIER_NAME_RE, {
           error: 'expected a tier name of lowercase letters, digits, _ and -',
         }),
       host: z

@@ -3,6 +3,7 @@
 // found in the sender's labels or resource attributes, and the limits that protect the pipeline.
 
 import { z } from 'zod';
+import { TIER_NAME_RE } from '../../core/conventions.ts';
 import {
   byteSize,
   duration,
@@ -12,11 +13,9 @@ import {
   wholeNumber,
 } from '../../core/config/schema.ts';
 
-const TIER_RE = /^[a-z][a-z0-9_-]{0,62}$/;
-
 const tierName = z
   .string({ error: 'expected a tier name' })
-  .regex(TIER_RE, { error: 'expected a tier name: lowercase letters, digits, _ and -' });
+  .regex(TIER_NAME_RE, { error: 'expected a tier name: lowercase letters, digits, _ and -' });
 
 const tokenSchema = z.strictObject({
   /** Who holds the token; logged instead of the token itself. */

@@ -2,6 +2,7 @@
 // resource attributes (OTLP) by the configured candidates, the token's tier binding enforced, and
 // what is left made into labels Halo accepts.
 
+import { TIER_NAME_RE } from '../../core/conventions.ts';
 import { withoutAgentLabels } from '../agent/sources/prometheus.ts';
 import type { IntakeConfig, IntakeToken } from './config.ts';
 
@@ -13,7 +14,6 @@ export interface Placement {
   labels: Record<string, string>;
 }
 
-const TIER_RE = /^[a-z][a-z0-9_-]{0,62}$/;
 const MAX_NAME_LENGTH = 256;
 
 /**
@@ -54,7 +54,7 @@ export class Mapper {
     const service = pick(mapping.service, labels, resource);
     let tierName = tier ?? token?.tier ?? this.#config.default_tier;
     if (tier !== undefined) {
-      if (!TIER_RE.test(tier)) {
+      if (!TIER_NAME_RE.test(tier)) {
         return `tier ${JSON.stringify(tier.slice(0, 64))} is not a tier name (lowercase letters, digits, _ and -, up to 63)`;
       }
       if (token?.tier !== undefined && tier !== token.tier) {
