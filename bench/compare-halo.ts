@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { haloConfigSchema } from '../cli/config-schema.ts';
 import { startHalo } from '../cli/up.ts';
 import { silentLogger } from '../core/logger.ts';
+import { SAMPLE_COLUMNS, SAMPLE_STRUCTURE } from '../core/store/encode-samples.ts';
+import { literal } from '../core/store/fast-write.ts';
 import { ident, sql } from '../core/store/sql.ts';
+import type { Store } from '../core/store/store.ts';
 import { cpuSecondsOf, pollUntil, postFile, STALL_MS } from './compare-process.ts';
 import type { HalfResult } from './compare-vm.ts';
 
@@ -23,7 +26,27 @@ export interface HaloResult extends HalfResult {
 /** The payload's service label: Halo's self-scrape (service "halo") is left out of the count. */
 const SERVICE = 'node';
 
-export async function runHalo(file: string, expected: number): Promise<HaloResult> {
+/**
+ * Runs the import; with `rowsFile`, also writes the rows stored from it there at the end (RowBinary
+ * in SAMPLE_STRUCTURE, in time order) for bench/compare-store.
+ */
+async function exportRows(store: Store, path: string): Promise<void> {
+  if (!store.engine) throw new Error('expected the embedded store');
+  const columns = SAMPLE_COLUMNS.map((c) =>
+    c === 'labels' ? `CAST(labels, 'Map(String, String)')` : c,
+  );
+  await store.engine.queryAsync(
+    `INSERT INTO FUNCTION file(${literal(path)}, 'RowBinary', ${literal(SAMPLE_STRUCTURE)}) ` +
+      `SELECT ${columns.join(', ')} FROM ${store.table('samples')} ` +
+      `WHERE service = ${literal(SERVICE)} ORDER BY ts, host, name`,
+  );
+}
+
+export async function runHalo(
+  file: string,
+  expected: number,
+  rowsFile?: string,
+): Promise<HaloResult> {
   const dir = mkdtempSync(join(tmpdir(), 'halo-bench-compare-'));
   const token = randomBytes(24).toString('hex');
   const config = haloConfigSchema.parse({
@@ -87,6 +110,7 @@ export async function runHalo(file: string, expected: number): Promise<HaloResul
     const result = await upload.done;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const metrics = await (await fetch(`${running.http.url}/metrics`)).text();
+    if (rowsFile !== undefined) await exportRows(store, rowsFile);
     return {
       seconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,

@@ -1,8 +1,12 @@
 // Helpers of bench/compare: sending a file with curl from its own process (streamed from disk,
-// the same way to both stores), a process's CPU time and peak RSS from /proc, and polling.
+// the same way to both stores), a process's CPU time and peak RSS from /proc, polling, and the
+// store-alone runs.
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { StoreAloneResult } from './compare-store.ts';
 
 export interface Upload {
   /** Settles when curl exits: its exit code, what the server answered and curl's own errors. */
@@ -78,3 +82,25 @@ export async function pollUntil(
 export const STALL_MS = 60_000;
 
 export const round2 = (n: number) => Number(n.toFixed(2));
+
+/**
+ * Runs bench/compare-store.ts in a process of its own (chDB takes one data directory per process)
+ * and returns the JSON line it prints.
+ */
+export async function runStoreAlone(
+  rowsFile: string,
+  perInsert: number,
+  rollups: boolean,
+): Promise<StoreAloneResult> {
+  const script = fileURLToPath(new URL('./compare-store.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, rowsFile, String(perInsert)];
+  if (!rollups) args.push('--no-rollups');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`compare-store exited with ${code}: ${stderr.trim()}`);
+  return JSON.parse(stdout.trim().split('\n').pop()!) as StoreAloneResult;
+}

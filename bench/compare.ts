@@ -4,14 +4,19 @@
 // each store counts every sample (VictoriaMetrics: vm_rows_added_to_storage_total; Halo: rows in
 // its samples table). Prints both rates, the ratio (goal: Halo ≥ 1.5× VictoriaMetrics), CPU and
 // peak RSS of each, and one JSON line last. VictoriaMetrics is the Debian package's binary.
-// Usage: npm run bench:compare [-- HOSTS SERIES SCRAPES] [--only vm|halo]   (default 200 500 30)
+// Then the store alone: the rows Halo stored, inserted again into a fresh store with nothing
+// before it (bench/compare-store), at the ingester's default insert size, at its largest, and
+// without the rollup views: how fast Halo could be if parsing and the bus cost nothing.
+// Usage: npm run bench:compare [-- HOSTS SERIES SCRAPES] [--only vm|halo] [--no-store]
+// (default 200 500 30)
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HaloResult } from './compare-halo.ts';
 import { writePayload } from './compare-payload.ts';
-import { round2 } from './compare-process.ts';
+import { round2, runStoreAlone } from './compare-process.ts';
+import type { StoreAloneResult } from './compare-store.ts';
 import {
   runVictoriaMetrics,
   vmInstalled,
@@ -24,6 +29,9 @@ import { machine } from './machine.ts';
 const GOAL = 1.5;
 
 const args = process.argv.slice(2);
+const noStoreAt = args.indexOf('--no-store');
+const storeAlone = noStoreAt < 0;
+if (!storeAlone) args.splice(noStoreAt, 1);
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args.splice(onlyAt, 2)[1] : undefined;
 if (only !== undefined && only !== 'vm' && only !== 'halo') {
@@ -70,10 +78,11 @@ try {
   }
 
   let halo: HaloResult | undefined;
+  const rowsFile = storeAlone ? join(dir, 'rows.rowbinary') : undefined;
   if (only !== 'vm') {
     // Loaded here: `--only vm` needs none of Halo's modules.
     const { runHalo } = await import('./compare-halo.ts');
-    halo = await runHalo(file, expectedHalo);
+    halo = await runHalo(file, expectedHalo, rowsFile);
     console.log(
       `Halo: ${describe(halo)}, plus ${halo.natsCpuSeconds.toFixed(2)} s in nats-server ` +
         `(counted ${halo.counted} rows; expected ${expectedHalo}: ${payload.samples} samples less ` +
@@ -83,10 +92,44 @@ try {
   }
 
   const ratio = vm && halo ? vm.seconds / halo.seconds : undefined;
+
   if (ratio !== undefined) {
     console.log(
       `ratio Halo / VictoriaMetrics: ${ratio.toFixed(2)}× — goal ≥ ${GOAL}× ${ratio >= GOAL ? 'met' : 'NOT met'}`,
     );
+  }
+
+  const alone: Array<StoreAloneResult & { label: string; perInsert: number; rollups: boolean }> =
+    [];
+  if (halo && rowsFile) {
+    const { haloConfigSchema } = await import('../cli/config-schema.ts');
+    const { MAX_INSERT_ROWS } = await import('../collector/ingest/config.ts');
+    const defaultRows = haloConfigSchema.parse({}).ingest.insert.max_rows;
+    const runs = [
+      { label: 'ingest.insert.max_rows default', perInsert: defaultRows, rollups: true },
+      { label: 'the largest ingest.insert.max_rows', perInsert: MAX_INSERT_ROWS, rollups: true },
+      { label: 'default size, rollup views dropped', perInsert: defaultRows, rollups: false },
+    ];
+    console.log(
+      `store alone: the ${halo.counted} rows Halo stored, already in memory inside ClickHouse, ` +
+        `inserted into a fresh store with the ingester's settings (parsing, the bus and the ingester cost nothing):`,
+    );
+    for (const run of runs) {
+      const result = { ...run, ...(await runStoreAlone(rowsFile, run.perInsert, run.rollups)) };
+      alone.push(result);
+      const speed = payload.samples / result.seconds;
+      console.log(
+        `  ${result.inserts} inserts of ${run.perInsert} rows (${run.label}): ${result.seconds.toFixed(2)} s, ` +
+          `${Math.round(speed)} samples/s${vm ? `, ${(vm.seconds / result.seconds).toFixed(2)}× VictoriaMetrics` : ''}; ` +
+          `CPU ${result.cpuSeconds.toFixed(2)} s`,
+      );
+    }
+    if (vm) {
+      console.log(
+        `  the goal needs ${Math.round((GOAL * payload.samples) / vm.seconds)} samples/s (${GOAL}× VictoriaMetrics) ` +
+          `from the whole path`,
+      );
+    }
   }
   const half = (r: HalfResult | undefined) =>
     r && {
@@ -109,6 +152,17 @@ try {
       victoriametrics: half(vm),
       halo: halo && { ...half(halo), cpu_seconds_nats: round2(halo.natsCpuSeconds) },
       ratio: ratio === undefined ? undefined : round2(ratio),
+      store_alone: alone.length
+        ? alone.map((a) => ({
+            rows_per_insert: a.perInsert,
+            rollups: a.rollups,
+            inserts: a.inserts,
+            seconds: round2(a.seconds),
+            samples_per_second: Math.round(payload.samples / a.seconds),
+            cpu_seconds: round2(a.cpuSeconds),
+            ratio: vm ? round2(vm.seconds / a.seconds) : undefined,
+          }))
+        : undefined,
       goal_met: ratio === undefined ? undefined : ratio >= GOAL,
       machine: machine(),
     }),

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import type { BatchLimits } from '../../core/batch.ts';
 import { byteSize, duration, wholeNumber } from '../../core/config/schema.ts';
 
+/** The most rows one insert may gather (ingest.insert.max_rows' bound). */
+export const MAX_INSERT_ROWS = 1_000_000;
+
 export const ingestConfigSchema = z
   .strictObject({
     /** Durable consumer shared by every ingester: each batch goes to one of them. */
@@ -22,7 +25,7 @@ export const ingestConfigSchema = z
      */
     insert: z
       .strictObject({
-        max_rows: wholeNumber(250_000, 1_000_000),
+        max_rows: wholeNumber(250_000, MAX_INSERT_ROWS),
         max_bytes: byteSize('64MiB'),
         max_wait: duration('1s', { ms: 10, text: '10ms' }),
       })

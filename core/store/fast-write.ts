@@ -18,11 +18,12 @@ import { storeError, type ChdbEngine, type Store } from './store.ts';
 import type { SampleRow, WriteOptions } from './write.ts';
 
 /** A ClickHouse string literal: backslash escapes, so any token or path stays one literal. */
-function literal(value: string): string {
+export function literal(value: string): string {
   return `'${value.replace(/[\\'\0]/g, (c) => (c === '\0' ? '\\0' : `\\${c}`))}'`;
 }
 
-function settingsClause(settings: ClickHouseSettings): string {
+/** A SETTINGS clause's body: `key = value, …`, string values as literals. */
+export function settingsClause(settings: ClickHouseSettings): string {
   return Object.entries(settings)
     .map(([key, value]) => `${key} = ${typeof value === 'string' ? literal(value) : String(value)}`)
     .join(', ');
@@ -40,6 +41,18 @@ function embeddedEngine(store: Store): ChdbEngine | undefined {
 const ROLLUP_INSERT_SETTINGS = { optimize_on_insert: 0 } as const;
 
 const COLUMN_LIST = `(${SAMPLE_COLUMNS.join(', ')})`;
+
+/**
+ * The settings of an embedded sample insert: its dedup token, applied to the rollups too, and
+ * failing rather than skipping deduplication (INSERT … SELECT would otherwise skip it).
+ */
+export function sampleInsertSettings(options: WriteOptions = {}): ClickHouseSettings {
+  return {
+    ...dedupSettings(options),
+    deduplicate_insert_select: 'force_enable',
+    ...ROLLUP_INSERT_SETTINGS,
+  };
+}
 
 /**
  * Where sample-shaped rows go (embedded file path): a table, its columns, and the SELECT list
@@ -97,11 +110,7 @@ export async function writeSamplesChdbFile(
   rows: readonly SampleRow[],
   options: WriteOptions = {},
   target: SampleTarget = samplesTarget(store),
-  settings: ClickHouseSettings = {
-    ...dedupSettings(options),
-    deduplicate_insert_select: 'force_enable',
-    ...ROLLUP_INSERT_SETTINGS,
-  },
+  settings: ClickHouseSettings = sampleInsertSettings(options),
 ): Promise<void> {
   if (rows.length === 0) return;
   const engine = embeddedEngine(store);
