@@ -11,7 +11,7 @@
 // (default 200 500 30)
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HaloResult } from './compare-halo.ts';
 import { writePayload } from './compare-payload.ts';
@@ -99,6 +99,9 @@ try {
     );
   }
 
+  // At the goal's rate the whole path has this long, on this many cores, for everything.
+  const goalSeconds = vm ? vm.seconds / GOAL : undefined;
+  const cores = availableParallelism();
   const alone: Array<StoreAloneResult & { label: string; perInsert: number; rollups: boolean }> =
     [];
   if (halo && rowsFile) {
@@ -124,10 +127,17 @@ try {
           `CPU ${result.cpuSeconds.toFixed(2)} s`,
       );
     }
-    if (vm) {
+    if (goalSeconds !== undefined && vm) {
+      const budget = goalSeconds * cores;
+      const leanest = Math.min(...alone.filter((a) => a.rollups).map((a) => a.cpuSeconds));
+      const left = budget - leanest - halo.natsCpuSeconds;
       console.log(
-        `  the goal needs ${Math.round((GOAL * payload.samples) / vm.seconds)} samples/s (${GOAL}× VictoriaMetrics) ` +
-          `from the whole path`,
+        `  the goal (${GOAL}× VictoriaMetrics, ${Math.round((GOAL * payload.samples) / vm.seconds)} samples/s) ` +
+          `leaves the whole path ${goalSeconds.toFixed(2)} s on ${cores} cores, ${budget.toFixed(2)} CPU seconds. ` +
+          `Less the store alone with its rollups (at least ${leanest.toFixed(2)}) and nats-server ` +
+          `(${halo.natsCpuSeconds.toFixed(2)}), that leaves ${left.toFixed(2)} s, ` +
+          `${((left / payload.samples) * 1e6).toFixed(2)} µs a sample, to read, parse and convert the text ` +
+          `and to publish, consume and encode the batches`,
       );
     }
   }
@@ -152,6 +162,7 @@ try {
       victoriametrics: half(vm),
       halo: halo && { ...half(halo), cpu_seconds_nats: round2(halo.natsCpuSeconds) },
       ratio: ratio === undefined ? undefined : round2(ratio),
+      goal_cpu_seconds: goalSeconds === undefined ? undefined : round2(goalSeconds * cores),
       store_alone: alone.length
         ? alone.map((a) => ({
             rows_per_insert: a.perInsert,
