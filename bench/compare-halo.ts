@@ -26,10 +26,7 @@ export interface HaloResult extends HalfResult {
 /** The payload's service label: Halo's self-scrape (service "halo") is left out of the count. */
 const SERVICE = 'node';
 
-/**
- * Runs the import; with `rowsFile`, also writes the rows stored from it there at the end (RowBinary
- * in SAMPLE_STRUCTURE, in time order) for bench/compare-store.
- */
+/** The payload's rows as stored, in the order a scrape-major import stores them. */
 async function exportRows(store: Store, path: string): Promise<void> {
   if (!store.engine) throw new Error('expected the embedded store');
   const columns = SAMPLE_COLUMNS.map((c) =>
@@ -42,6 +39,10 @@ async function exportRows(store: Store, path: string): Promise<void> {
   );
 }
 
+/**
+ * Runs the import; with `rowsFile`, also writes the rows stored from it there at the end (RowBinary
+ * in SAMPLE_STRUCTURE, in time order) for bench/compare-store.
+ */
 export async function runHalo(
   file: string,
   expected: number,
