@@ -135,9 +135,12 @@ try {
         `  the goal (${GOAL}× VictoriaMetrics, ${Math.round((GOAL * payload.samples) / vm.seconds)} samples/s) ` +
           `leaves the whole path ${goalSeconds.toFixed(2)} s on ${cores} cores, ${budget.toFixed(2)} CPU seconds. ` +
           `Less the store alone with its rollups (at least ${leanest.toFixed(2)}) and nats-server ` +
-          `(${halo.natsCpuSeconds.toFixed(2)}), that leaves ${left.toFixed(2)} s, ` +
-          `${((left / payload.samples) * 1e6).toFixed(2)} µs a sample, to read, parse and convert the text ` +
-          `and to publish, consume and encode the batches`,
+          `(${halo.natsCpuSeconds.toFixed(2)}), ` +
+          (left > 0
+            ? `that leaves ${left.toFixed(2)} s, ${((left / payload.samples) * 1e6).toFixed(2)} µs a sample, ` +
+              `to read, parse and convert the text and to publish, consume and encode the batches`
+            : `nothing is left for reading, parsing and converting the text, nor for the batches ` +
+              `(${(-left).toFixed(2)} s short)`),
       );
     }
   }
