@@ -13,7 +13,7 @@ import { SAMPLE_COLUMNS, SAMPLE_STRUCTURE } from '../core/store/encode-samples.t
 import { literal } from '../core/store/fast-write.ts';
 import { ident, sql } from '../core/store/sql.ts';
 import type { Store } from '../core/store/store.ts';
-import { cpuSecondsOf, pollUntil, postFile, STALL_MS } from './compare-process.ts';
+import { cpuSecondsOf, timeImport } from './compare-process.ts';
 import type { HalfResult } from './compare-vm.ts';
 
 export interface HaloResult extends HalfResult {
@@ -74,52 +74,29 @@ export async function runHalo(
     const natsPid = running.localNats?.pid;
     const natsBefore = natsPid ? cpuSecondsOf(natsPid) : 0;
     const cpuBefore = process.cpuUsage();
-    const began = performance.now();
-    const upload = postFile(`${running.http.url}/api/v1/import/prometheus`, file, {
-      Authorization: `Bearer ${token}`,
+    const timed = await timeImport({
+      name: 'Halo',
+      url: `${running.http.url}/api/v1/import/prometheus`,
+      file,
+      headers: { Authorization: `Bearer ${token}` },
+      expected,
+      everyMs: 200,
+      count,
     });
-    let answered = 0;
-    let failure: Error | undefined;
-    void upload.done.then((r) => {
-      answered = performance.now();
-      if (r.exitCode !== 0) {
-        failure = new Error(`Halo refused the import: HTTP ${r.status} ${r.body} ${r.stderr}`);
-      }
-    });
-    let counted = 0;
-    let changed = performance.now();
-    // Answered, and nothing new for a while: what is missing is not coming.
-    const stalled = () =>
-      answered > 0 && performance.now() - changed > STALL_MS
-        ? new Error(`Halo answered but holds ${counted} of ${expected} samples`)
-        : undefined;
-    await pollUntil(
-      async () => {
-        const before = counted;
-        counted = await count();
-        if (counted !== before) changed = performance.now();
-        return counted >= expected;
-      },
-      200,
-      1_800_000,
-      `${expected} samples in Halo's store`,
-      () => failure ?? stalled(),
-    );
-    const seconds = (performance.now() - began) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const natsCpuSeconds = natsPid ? cpuSecondsOf(natsPid) - natsBefore : 0;
-    const result = await upload.done;
+    const { status, answeredSeconds } = await timed.answer;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const metrics = await (await fetch(`${running.http.url}/metrics`)).text();
     if (rowsFile !== undefined) await exportRows(store, rowsFile);
     return {
-      seconds,
+      seconds: timed.seconds,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
       natsCpuSeconds,
       peakRssMiB: peakRss / 2 ** 20,
-      counted,
-      status: result.status,
-      answeredSeconds: (answered - began) / 1000,
+      counted: timed.counted,
+      status,
+      answeredSeconds,
       metrics,
     };
   } finally {

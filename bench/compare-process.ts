@@ -81,6 +81,68 @@ export async function pollUntil(
 /** How long a store may count nothing new after answering the import before the bench gives up. */
 export const STALL_MS = 60_000;
 
+export interface TimedImport {
+  /** From the upload's start until `count` reached `expected`. */
+  seconds: number;
+  counted: number;
+  /** Settles when curl exits: the import's HTTP status and how long it took to answer. */
+  answer: Promise<{ status: number; answeredSeconds: number }>;
+}
+
+/**
+ * POSTs `file` to a store's import `url` and polls `count` every `everyMs` until it reaches
+ * `expected`. Fails as soon as the import is refused, or once the store answered and then counted
+ * nothing new for STALL_MS. Resolves right then, so the caller's CPU reading after it covers the
+ * same time as `seconds`.
+ */
+export async function timeImport(options: {
+  /** The store's name, for errors. */
+  name: string;
+  url: string;
+  file: string;
+  headers?: Record<string, string>;
+  expected: number;
+  everyMs: number;
+  count: () => Promise<number>;
+}): Promise<TimedImport> {
+  const { name, expected } = options;
+  const began = performance.now();
+  const upload = postFile(options.url, options.file, options.headers);
+  let answered = 0;
+  let failure: Error | undefined;
+  void upload.done.then((r) => {
+    answered = performance.now();
+    if (r.exitCode !== 0) {
+      failure = new Error(`${name} refused the import: HTTP ${r.status} ${r.body} ${r.stderr}`);
+    }
+  });
+  let counted = 0;
+  let changed = performance.now();
+  // Answered, and nothing new for a while: what is missing is not coming.
+  const stalled = () =>
+    answered > 0 && performance.now() - changed > STALL_MS
+      ? new Error(`${name} answered but holds ${counted} of ${expected} samples`)
+      : undefined;
+  await pollUntil(
+    async () => {
+      const before = counted;
+      counted = await options.count();
+      if (counted !== before) changed = performance.now();
+      return counted >= expected;
+    },
+    options.everyMs,
+    1_800_000,
+    `${expected} samples in ${name}`,
+    () => failure ?? stalled(),
+  );
+  const seconds = (performance.now() - began) / 1000;
+  const answer = upload.done.then((r) => ({
+    status: r.status,
+    answeredSeconds: (answered - began) / 1000,
+  }));
+  return { seconds, counted, answer };
+}
+
 export const round2 = (n: number) => Number(n.toFixed(2));
 
 /**

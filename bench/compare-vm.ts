@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { freePort } from '../test/helpers/ports.ts';
-import { cpuSecondsOf, peakRssMiBOf, pollUntil, postFile, STALL_MS } from './compare-process.ts';
+import { cpuSecondsOf, peakRssMiBOf, pollUntil, timeImport } from './compare-process.ts';
 
 export const VM_BINARY = '/usr/bin/victoria-metrics';
 export const VM_INSTALL_HINT =
@@ -69,47 +69,23 @@ export async function runVictoriaMetrics(file: string, samples: number): Promise
       metricSum(await (await fetch(`${url}/metrics`)).text(), 'vm_rows_added_to_storage_total');
     const rowsBefore = await rows();
     const cpuBefore = cpuSecondsOf(pid);
-    const began = performance.now();
-    const upload = postFile(`${url}/api/v1/import/prometheus`, file);
-    let answered = 0;
-    let failure: Error | undefined;
-    void upload.done.then((r) => {
-      answered = performance.now();
-      if (r.exitCode !== 0) {
-        failure = new Error(
-          `VictoriaMetrics refused the import: HTTP ${r.status} ${r.body} ${r.stderr}`,
-        );
-      }
+    const timed = await timeImport({
+      name: 'VictoriaMetrics',
+      url: `${url}/api/v1/import/prometheus`,
+      file,
+      expected: samples,
+      everyMs: 50,
+      count: async () => (await rows()) - rowsBefore,
     });
-    let counted = 0;
-    let changed = performance.now();
-    // Answered, and nothing new for a while: what is missing is not coming.
-    const stalled = () =>
-      answered > 0 && performance.now() - changed > STALL_MS
-        ? new Error(`VictoriaMetrics answered but holds ${counted} of ${samples} samples`)
-        : undefined;
-    await pollUntil(
-      async () => {
-        const before = counted;
-        counted = (await rows()) - rowsBefore;
-        if (counted !== before) changed = performance.now();
-        return counted >= samples;
-      },
-      50,
-      1_800_000,
-      `${samples} rows in VictoriaMetrics`,
-      () => failure ?? stalled(),
-    );
-    const seconds = (performance.now() - began) / 1000;
     const cpuSeconds = cpuSecondsOf(pid) - cpuBefore;
-    const result = await upload.done;
+    const { status, answeredSeconds } = await timed.answer;
     return {
-      seconds,
+      seconds: timed.seconds,
       cpuSeconds,
       peakRssMiB: peakRssMiBOf(pid),
-      counted,
-      status: result.status,
-      answeredSeconds: (answered - began) / 1000,
+      counted: timed.counted,
+      status,
+      answeredSeconds,
     };
   } catch (err) {
     if (stderr) console.error(stderr.slice(-2000));
