@@ -17,11 +17,7 @@ afterAll(async () => {
 describe('intake without its bus', () => {
   it('answers 429 with Retry-After once the nats-server is gone', async () => {
     const post = () =>
-      fetch(`${halo.url}/api/v1/import/prometheus`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${halo.token}` },
-        body: `bus_down_probe{tier="web"} 1 ${Date.now()}\n`,
-      });
+      halo.post('/api/v1/import/prometheus', `bus_down_probe{tier="web"} 1 ${Date.now()}\n`);
     expect((await post()).status).toBe(204);
     await halo.running.localNats!.stop();
     // The last reading of the lag may still be fresh: the next one finds the bus gone.

@@ -1025,11 +1025,7 @@ describe('a real Halo taking OTLP from the SDK', () => {
 
   it('answers garbage with 400 and its reason, a wrong token with 401, and unusable points with partial success', async () => {
     const post = (path: string, body: Uint8Array | string, type: string, token = halo.token) =>
-      fetch(`${halo.url}${path}`, {
-        method: 'POST',
-        body,
-        headers: { 'Content-Type': type, Authorization: `Bearer ${token}` },
-      });
+      halo.post(path, body, token, { 'Content-Type': type });
 
     const garbage = await post(
       '/v1/metrics',

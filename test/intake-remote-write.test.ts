@@ -16,6 +16,7 @@ import {
 } from '../collector/intake/remote-write.ts';
 import { METRIC_TYPES, WRITE_REQUEST } from '../collector/intake/remote-write-proto.ts';
 import { IntakeError } from '../collector/intake/types.ts';
+import { alive } from './helpers/halo-process.ts';
 import { startIntakeHalo, type IntakeHarness } from './helpers/intake.ts';
 import { freePort } from './helpers/ports.ts';
 import { startProcess, type Started } from './helpers/process.ts';
@@ -431,15 +432,10 @@ afterAll(async () => {
 });
 
 function post(bytes: Uint8Array, token: string | null = halo.token): Promise<Response> {
-  return fetch(`${halo.url}/api/v1/write`, {
-    method: 'POST',
-    body: bytes,
-    headers: {
-      'Content-Type': 'application/x-protobuf',
-      'Content-Encoding': 'snappy',
-      'X-Prometheus-Remote-Write-Version': '0.1.0',
-      ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
-    },
+  return halo.post('/api/v1/write', bytes, token, {
+    'Content-Type': 'application/x-protobuf',
+    'Content-Encoding': 'snappy',
+    'X-Prometheus-Remote-Write-Version': '0.1.0',
   });
 }
 
@@ -679,8 +675,8 @@ remote_write:
   afterAll(async () => {
     if (prometheus) {
       await prometheus.stop();
-      // Gone, not just signalled: kill(pid, 0) throws ESRCH once the process has exited.
-      expect(() => process.kill(prometheus.pid, 0)).toThrow();
+      // Gone, not just signalled.
+      expect(alive(prometheus.pid)).toBe(false);
     }
     await Promise.all(
       [proxy, app].map((s) => s && new Promise<void>((resolve) => s.close(() => resolve()))),

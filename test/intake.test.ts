@@ -30,23 +30,7 @@ afterAll(async () => {
   await halo?.stop();
 });
 
-function post(
-  path: string,
-  body: string | Uint8Array | ReadableStream<Uint8Array>,
-  token: string | null = halo.token,
-  headers: Record<string, string> = {},
-) {
-  return fetch(`${halo.url}${path}`, {
-    method: 'POST',
-    body,
-    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
-    // A streamed body needs half duplex in Node's fetch.
-    ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-  } as RequestInit);
-}
-
-const count = async (sql: string, params: Record<string, unknown> = {}) =>
-  Number((await halo.query<{ n: string }>(sql, params))[0]?.n ?? 0);
+const count = async (sql: string) => Number((await halo.query<{ n: string }>(sql))[0]?.n ?? 0);
 
 describe('text import', () => {
   it('stores samples at their own timestamps, counters as deltas, gauges as they are', async () => {
@@ -59,7 +43,7 @@ describe('text import', () => {
     lines.push('# TYPE t1_temperature gauge');
     for (let i = 0; i < 5; i++)
       lines.push(`t1_temperature{host="web-1",tier="web"} ${20 + i} ${base + i * 15_000}`);
-    const response = await post('/api/v1/import/prometheus', lines.join('\n') + '\n');
+    const response = await halo.post('/api/v1/import/prometheus', lines.join('\n') + '\n');
     expect(response.status).toBe(204);
     await until(
       async () => (await count(`SELECT count() AS n FROM samples WHERE name LIKE 't1_%'`)) === 9,
@@ -94,7 +78,7 @@ describe('text import', () => {
     const before = Date.now();
     expect(
       (
-        await post(
+        await halo.post(
           '/api/v1/import/prometheus',
           't2_jobs_total{tier="app"} 5\nt2_jobs_total{tier="app"} 7 ' + (before + 1000) + '\n',
         )
@@ -129,7 +113,7 @@ describe('text import', () => {
         controller.close();
       },
     });
-    const response = await post('/api/v1/import/prometheus', body);
+    const response = await halo.post('/api/v1/import/prometheus', body);
     expect(response.status).toBe(400);
     const answer = (await response.json()) as { error: string };
     expect(answer.error).toContain('2 refused');
@@ -149,7 +133,7 @@ describe('text import', () => {
       { length: 100 },
       (_, i) => `t9_zipped{tier="web",n="${i}"} ${i} ${base}\n`,
     ).join('');
-    const response = await post('/api/v1/import/prometheus', gzipSync(text), halo.token, {
+    const response = await halo.post('/api/v1/import/prometheus', gzipSync(text), halo.token, {
       'Content-Encoding': 'gzip',
     });
     expect(response.status).toBe(204);
@@ -159,7 +143,7 @@ describe('text import', () => {
       't9 rows',
     );
     expect(await count(`SELECT sum(value) AS n FROM samples WHERE name = 't9_zipped'`)).toBe(4950);
-    const broken = await post(
+    const broken = await halo.post(
       '/api/v1/import/prometheus',
       gzipSync(text).subarray(0, 40),
       halo.token,
@@ -169,7 +153,7 @@ describe('text import', () => {
     );
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: string }).error).toContain('not valid gzip');
-    const unknown = await post('/api/v1/import/prometheus', text, halo.token, {
+    const unknown = await halo.post('/api/v1/import/prometheus', text, halo.token, {
       'Content-Encoding': 'br',
     });
     expect(unknown.status).toBe(415);
@@ -177,9 +161,14 @@ describe('text import', () => {
       'Content-Encoding "br" is not supported (gzip, deflate or none)',
     );
     const deflated = text.replaceAll('t9_zipped', 't9_deflated');
-    const inflated = await post('/api/v1/import/prometheus', deflateSync(deflated), halo.token, {
-      'Content-Encoding': 'deflate',
-    });
+    const inflated = await halo.post(
+      '/api/v1/import/prometheus',
+      deflateSync(deflated),
+      halo.token,
+      {
+        'Content-Encoding': 'deflate',
+      },
+    );
     expect(inflated.status).toBe(204);
     await until(
       async () =>
@@ -190,7 +179,7 @@ describe('text import', () => {
 
   it('refuses samples older than the ingester keeps, naming the line', async () => {
     const old = Date.now() - 30 * 86_400_000;
-    const response = await post(
+    const response = await halo.post(
       '/api/v1/import/prometheus',
       `t4_old{tier="web"} 1 ${old}\nt4_new{tier="web"} 1 ${base}\n`,
     );
@@ -209,7 +198,7 @@ describe('text import', () => {
     const text = Array.from({ length: 2000 }, (_, i) => line(i)).join('');
     expect(text.length).toBeGreaterThan(64 * 1024);
     // Declared up front: refused before anything is read.
-    const declared = await post('/api/v1/import/prometheus', text);
+    const declared = await halo.post('/api/v1/import/prometheus', text);
     expect(declared.status).toBe(413);
     expect(((await declared.json()) as { error: string }).error).toContain(
       'intake.limits.max_import',
@@ -223,7 +212,7 @@ describe('text import', () => {
         controller.close();
       },
     });
-    const response = await post('/api/v1/import/prometheus', streamed);
+    const response = await halo.post('/api/v1/import/prometheus', streamed);
     expect(response.status).toBe(413);
     const taken = Number(
       /the (\d+) lines before were taken/.exec(
@@ -249,7 +238,7 @@ describe('bounds the ingester keeps', () => {
         value: { intValue: String(i) },
       })),
     ];
-    const response = await post(
+    const response = await halo.post(
       '/v1/logs',
       JSON.stringify({
         resourceLogs: [
@@ -286,9 +275,9 @@ describe('bounds the ingester keeps', () => {
 
 describe('tokens', () => {
   it('refuses a request without a token, or with a wrong one, and logs neither', async () => {
-    const none = await post('/api/v1/import/prometheus', 't6{tier="web"} 1\n', null);
+    const none = await halo.post('/api/v1/import/prometheus', 't6{tier="web"} 1\n', null);
     expect(none.status).toBe(401);
-    const wrong = await post(
+    const wrong = await halo.post(
       '/api/v1/import/prometheus',
       't6{tier="web"} 1\n',
       'not-the-token-0123456789',
@@ -302,7 +291,7 @@ describe('tokens', () => {
   });
 
   it('a token bound to a tier stores untiered data in its tier and refuses other tiers', async () => {
-    const response = await post(
+    const response = await halo.post(
       '/api/v1/import/prometheus',
       `t7_up{host="web-9"} 1 ${base}\nt7_up{tier="db",host="db-9"} 1 ${base}\n`,
       halo.tierToken,
@@ -331,11 +320,11 @@ describe('backpressure', () => {
     await halo.store.command(`DETACH TABLE ${halo.store.table('samples')}`);
     try {
       // Each host is its own batch: the ingester holds them unacked while inserts fail.
-      expect((await post('/api/v1/import/prometheus', samples('a'))).status).toBe(204);
+      expect((await halo.post('/api/v1/import/prometheus', samples('a'))).status).toBe(204);
       let refused: Response | undefined;
       await until(
         async () => {
-          const probe = await post('/api/v1/import/prometheus', samples('b'));
+          const probe = await halo.post('/api/v1/import/prometheus', samples('b'));
           if (probe.status === 429) refused = probe;
           else void probe.body?.cancel();
           return refused !== undefined;
@@ -351,7 +340,7 @@ describe('backpressure', () => {
       await halo.store.command(`ATTACH TABLE ${halo.store.table('samples')}`);
     }
     await until(
-      async () => (await post('/api/v1/import/prometheus', samples('c'))).status === 204,
+      async () => (await halo.post('/api/v1/import/prometheus', samples('c'))).status === 204,
       'a 204 again',
       60_000,
     );

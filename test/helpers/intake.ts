@@ -1,9 +1,10 @@
 // Starts a real Halo for intake tests: `halo up` without the demo in a temp dir (embedded chDB,
 // a local nats-server, the ingester and the intake routes), with a token for any tier and one
 // bound to tier `web`. Queries read the Halo's own database; table names are unqualified.
+// Requests go through `post`, with the any-tier token unless told otherwise.
 
 import { randomBytes } from 'node:crypto';
-import { haloConfigSchema, type FullConfig } from '../../cli/config-schema.ts';
+import { haloConfigSchema } from '../../cli/config-schema.ts';
 import { startHalo, type Running } from '../../cli/up.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
 import type { Store } from '../../core/store/store.ts';
@@ -17,18 +18,20 @@ export interface IntakeHarness {
   /** A token bound to tier `web` (name `web-only`). */
   tierToken: string;
   store: Store;
-  config: FullConfig;
   running: Running;
-  /**
-   * Rows of a query on the Halo's database: write `samples`, `logs`, … unqualified, they are
-   * qualified here ({name:Type} parameters are bound).
-   */
-  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /** Rows of a query on the Halo's database: write `samples`, `logs`, … unqualified. */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** POSTs to a path of the Halo; `token` null sends no Authorization header. */
+  post(
+    path: string,
+    body: string | Uint8Array | ReadableStream<Uint8Array>,
+    token?: string | null,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   stop(): Promise<void>;
 }
 
 const TABLES = /\b(FROM|JOIN)\s+(samples|logs|series|samples_1m|samples_5m|samples_1h)\b/g;
-const database = (store: Store) => store.table('samples').split('.')[0]!;
 
 export async function startIntakeHalo(
   intake: Record<string, unknown> = {},
@@ -57,20 +60,23 @@ export async function startIntakeHalo(
     token,
     tierToken,
     store,
-    config,
     running,
-    async query<T>(sql: string, params: Record<string, unknown> = {}) {
-      const qualified = sql.replace(
-        TABLES,
-        (_m, kw: string, table: string) => `${kw} ${database(store)}.${table}`,
-      );
-      const result = await store.client.query({
-        query: qualified,
-        format: 'JSONEachRow',
-        query_params: params,
-      });
-      return result.json<T>();
-    },
+    query: <T>(sql: string) =>
+      store.query<T>({
+        text: sql.replace(
+          TABLES,
+          (_m, kw: string, table: string) => `${kw} ${store.database}.${table}`,
+        ),
+        params: {},
+      }),
+    post: (path, body, presented = token, headers = {}) =>
+      fetch(`${running.http.url}${path}`, {
+        method: 'POST',
+        body,
+        headers: { ...(presented ? { Authorization: `Bearer ${presented}` } : {}), ...headers },
+        // A streamed body needs half duplex in Node's fetch.
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      } as RequestInit),
     stop: () => running.stop(),
   };
 }
