@@ -3,12 +3,12 @@
 // reverse order.
 
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import { connectBus } from '../core/bus/connect.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createHealthApp } from '../core/http/health.ts';
-import { serveHttp } from '../core/http/serve.ts';
+import { lateApp, serveHttp } from '../core/http/serve.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry, registerChecks } from '../core/metrics.ts';
 import { migrate } from '../core/store/migrate.ts';
@@ -51,10 +51,10 @@ export async function runRole(
   app.route('/', createHealthApp({ registry, checks }));
   // The role's own routes exist only once it has started; the port is taken first.
   const late: { app?: Hono } = {};
-  const forward = (c: Context) =>
-    late.app
-      ? late.app.fetch(c.req.raw, c.env)
-      : c.json({ error: `halo ${role.name} is starting` }, 503);
+  const forward = lateApp(
+    () => late.app,
+    (c) => c.json({ error: `halo ${role.name} is starting` }, 503),
+  );
   app.all('/api/*', forward);
   // The intake's OTLP routes (halo ingest).
   app.all('/v1/*', forward);

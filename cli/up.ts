@@ -3,12 +3,12 @@
 
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { connectBus } from '../core/bus/connect.ts';
 import { startLocalNats, type LocalNats } from '../core/bus/local-server.ts';
 import { ensureStreams } from '../core/bus/streams.ts';
 import { createHealthApp } from '../core/http/health.ts';
-import { serveHttp, type HttpServer } from '../core/http/serve.ts';
+import { lateApp, serveHttp, type HttpServer } from '../core/http/serve.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry, registerChecks } from '../core/metrics.ts';
 import { migrate } from '../core/store/migrate.ts';
@@ -94,26 +94,33 @@ export async function startHalo(
     // The alerter's API exists only once the alerter does; the server starts before it.
     const late: { alerter?: Hono; intake?: Hono } = {};
     // The intake's routes come first: /api/v1/write and the import are not the alerter's.
-    const forwardIntake = (c: Context) =>
-      late.intake
-        ? late.intake.fetch(c.req.raw, c.env)
-        : c.json(
-            {
-              error: config.intake.enabled
-                ? 'the intake is starting'
-                : 'the intake is off (intake.enabled)',
-            },
-            503,
-          );
+    const forwardIntake = lateApp(
+      () => late.intake,
+      (c) =>
+        c.json(
+          {
+            error: config.intake.enabled
+              ? 'the intake is starting'
+              : 'the intake is off (intake.enabled)',
+          },
+          503,
+        ),
+    );
     for (const path of Object.values(INTAKE_ROUTES)) app.post(path, forwardIntake);
-    const forward = (c: Context) =>
-      late.alerter
-        ? late.alerter.fetch(c.req.raw)
-        : c.json({ error: 'the alerter is starting' }, 503);
-    app.all('/api/*', forward);
+    app.all(
+      '/api/*',
+      lateApp(
+        () => late.alerter,
+        (c) => c.json({ error: 'the alerter is starting' }, 503),
+      ),
+    );
     // The alerter's status page, for when Grafana is not there; also the landing page.
-    app.all('/status', forward);
-    app.all('/status/*', forward);
+    const status = lateApp(
+      () => late.alerter,
+      (c) => c.text('Halo is starting', 503),
+    );
+    app.all('/status', status);
+    app.all('/status/*', status);
     app.get('/', (c) => c.redirect('/status'));
     // The port first: if it is taken, nothing else has been created yet.
     const http = await serveHttp(app, config.http.address, config.http.port);

@@ -1,7 +1,8 @@
-// Serves a Hono app on Node's HTTP server; a port in use is a clear StartupError, not a crash.
+// Serves a Hono app on Node's HTTP server (a port in use is a clear StartupError, not a crash),
+// and hands requests to apps made after the port was taken.
 
 import { createAdaptorServer } from '@hono/node-server';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { StartupError } from '../errors.ts';
 
@@ -46,5 +47,20 @@ export async function serveHttp(app: Hono, address: string, port: number): Promi
           (server as { closeAllConnections(): void }).closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * A handler for routes whose app exists only once something has started (the port is taken
+ * first): the request and its Node bindings (c.env) go to `app()`, and `starting` answers until
+ * there is one.
+ */
+export function lateApp(
+  app: () => Hono | undefined,
+  starting: (c: Context) => Response,
+): (c: Context) => Response | Promise<Response> {
+  return (c) => {
+    const started = app();
+    return started ? started.fetch(c.req.raw, c.env) : starting(c);
   };
 }
