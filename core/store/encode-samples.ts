@@ -26,6 +26,12 @@ export function checkSampleRows(rows: readonly SampleRow[]): void {
 }
 
 function checkRow(row: SampleRow, index: number): void {
+  checkSeriesFields(row, index);
+  checkPoint(row, index);
+}
+
+/** Name, tier, host, service and labels: what rows of one series share. */
+function checkSeriesFields(row: SampleRow, index: number): void {
   for (const field of ['name', 'tier', 'host', 'service'] as const) {
     if (typeof row[field] !== 'string') fail(index, `${field} must be a string`, row[field]);
   }
@@ -36,6 +42,9 @@ function checkRow(row: SampleRow, index: number): void {
     if (typeof row.labels[key] !== 'string')
       fail(index, 'a label must be a string', row.labels[key]);
   }
+}
+
+function checkPoint(row: SampleRow, index: number): void {
   if (typeof row.value !== 'number') fail(index, 'value must be a number', row.value);
   if (!Number.isSafeInteger(row.ts)) fail(index, 'ts must be integer milliseconds', row.ts);
 }
@@ -237,8 +246,7 @@ export function encodeSamplesRowBinary(rows: readonly SampleRow[]): Buffer {
       row.tier === previous.tier &&
       row.service === previous.service
     ) {
-      if (typeof row.value !== 'number') fail(i, 'value must be a number', row.value);
-      if (!Number.isSafeInteger(row.ts)) fail(i, 'ts must be integer milliseconds', row.ts);
+      checkPoint(row, i);
       const length = seriesEnd - seriesStart;
       w.ensure(length + 16);
       w.buf.copy(w.buf, w.pos, seriesStart, seriesEnd);
