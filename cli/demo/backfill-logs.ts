@@ -56,14 +56,14 @@ export async function logsRetentionMs(store: Store): Promise<number> {
 }
 
 /** The shop's failures, as its log lines word them. */
-export const FAILURES = [
+const FAILURES = [
   { status: 500, text: 'upstream request timeout: payments' },
   { status: 503, text: 'database unavailable: connect ECONNREFUSED db-1:5432' },
   { status: 500, text: 'database error: could not extend file: No space left on device' },
   { status: 500, text: 'publish order: nats: insufficient resources' },
 ];
 
-export function routeParams(seed: number) {
+function routeParams(seed: number) {
   const random = createRandom(seed);
   const weight = ROUTES.reduce((sum, r) => sum + r.weight, 0);
   let cumulative = 0;
@@ -92,7 +92,7 @@ export function logCounts(chunk: Chunk, to: number, mean: number, seed: number):
   });
 }
 
-export const shorts = (values: readonly number[]) => param([...values], 'Array(UInt16)');
+const shorts = (values: readonly number[]) => param([...values], 'Array(UInt16)');
 
 /**
  * `counts` lines per minute of the chunk, spread over the minute (never reaching `to`): `error`

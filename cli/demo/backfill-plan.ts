@@ -15,15 +15,11 @@ export const DAY = 86_400_000;
 
 /** Share of requests that fail outside incidents: the shop's own fault rate. */
 export const BASELINE_ERROR_SHARE = FAULT_RATE;
-/** Per host and minute, traffic wobbles by up to this much around its shape. */
-export const TRAFFIC_JITTER = 0.03;
-/** Gauges that neither follow traffic nor hold a state wobble by up to this much. */
-export const GAUGE_NOISE = 0.02;
 /** Nights run at this share of the mid-day peak (13:30 UTC); weekends at WEEKEND of weekdays. */
-export const NIGHT = 0.18;
-export const PEAK_HOUR = 13.5;
-export const WEEKEND = 0.7;
-export const DAY_DRIFT = 0.08;
+const NIGHT = 0.18;
+const PEAK_HOUR = 13.5;
+const WEEKEND = 0.7;
+const DAY_DRIFT = 0.08;
 /** Series per insert: bounds each insert's memory and, on a server, its URL. */
 export const SERIES_PER_INSERT = 1000;
 /** Replayed SLO evaluations (and transitions) are written in batches of about this many. */
@@ -81,7 +77,7 @@ export interface BackfillResult {
 }
 
 /** The demo's incidents, by days back from `to`'s day (UTC): a page, a blip under every tier, a ticket. */
-export const DEMO_INCIDENTS = [
+const DEMO_INCIDENTS = [
   { daysBack: 23, atMs: 14 * HOUR + 10 * MINUTE, minutes: 30, errorShare: 0.08 },
   { daysBack: 12, atMs: 2 * HOUR + 40 * MINUTE, minutes: 20, errorShare: 0.03 },
   // 1.2 % stays under the page tier's 14.4× of a 99.9 % SLO; over 100 minutes the 6 h window passes 3×.
@@ -97,7 +93,7 @@ export function demoIncidents(from: number, to: number): BackfillIncident[] {
   }).filter((i) => i.from >= from && i.to <= to);
 }
 
-export function dayLevel(day: number, seed: number): number {
+function dayLevel(day: number, seed: number): number {
   const weekday = new Date(day * DAY).getUTCDay();
   const weekend = weekday === 0 || weekday === 6 ? WEEKEND : 1;
   return weekend * (1 + DAY_DRIFT * (createRandom(seed * 7919 + day).next() - 0.5));

@@ -6,10 +6,8 @@ import { ident, param, sql, type BoundQuery } from '../../core/store/sql.ts';
 import { type Store } from '../../core/store/store.ts';
 import {
   BackfillError,
-  GAUGE_NOISE,
   MINUTE,
   SERIES_PER_INSERT,
-  TRAFFIC_JITTER,
   bytes,
   floats,
   strings,
@@ -18,8 +16,13 @@ import {
 } from './backfill-plan.ts';
 import { KIND, instant, type SeriesPlan } from './backfill-series.ts';
 
+/** Per host and minute, traffic wobbles by up to this much around its shape. */
+const TRAFFIC_JITTER = 0.03;
+/** Gauges that neither follow traffic nor hold a state wobble by up to this much. */
+const GAUGE_NOISE = 0.02;
+
 /** The series' identities as bound parallel arrays (ARRAY JOIN zips them). */
-export function seriesParams(plans: readonly SeriesPlan[]) {
+function seriesParams(plans: readonly SeriesPlan[]) {
   return {
     names: strings(plans.map((p) => p.live.name)),
     tiers: strings(plans.map((p) => p.live.tier)),
@@ -59,7 +62,7 @@ export function sampleSelect(plans: readonly SeriesPlan[], chunk: Chunk, plan: P
     ARRAY JOIN range(${chunk.minutes}) AS m`;
 }
 
-export const ROLLUP_COLUMNS = sql`(name, tier, host, service, fingerprint, ts, value_sum, value_count, value_min, value_max, value_last)`;
+const ROLLUP_COLUMNS = sql`(name, tier, host, service, fingerprint, ts, value_sum, value_count, value_min, value_max, value_last)`;
 /**
  * Settings of one insert, in its own SETTINGS clause: embedded chDB applies a call's settings to
  * its whole session, where another writer's deduplication token would otherwise make these rows
@@ -85,7 +88,7 @@ export interface Staging {
 }
 
 /** Each staging table and the table its partitions go to: the rollups first, the samples last. */
-export function stagedTables(store: Store, s: Staging): Array<{ staged: string; into: string }> {
+function stagedTables(store: Store, s: Staging): Array<{ staged: string; into: string }> {
   return [
     { staged: s.h1, into: store.table('samples1h') },
     { staged: s.m5, into: store.table('samples5m') },

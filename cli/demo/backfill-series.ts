@@ -40,18 +40,16 @@ export interface SeriesPlan {
   whole: boolean;
 }
 
-export const COUNTER_NAME = /_(total|count|sum|bucket)$/;
-export const UPTIME_NAME = /uptime/;
-export const STATE_NAME =
+const COUNTER_NAME = /_(total|count|sum|bucket)$/;
+const UPTIME_NAME = /uptime/;
+const STATE_NAME =
   /(^up$|_up$|_status$|_state$|_info$|_enabled$|_role$|_mode$|_ok$|_online$|_supervised$|_version$|_id$|_dirty$|_timestamp(_seconds)?$|_time_seconds$|(^|_)max(_|$)|_limit$|_weight$)/;
-export const STATE_LABELS = ['state', 'status', 'role', 'version'];
-export const TRAFFIC_NAME =
+const STATE_LABELS = ['state', 'status', 'role', 'version'];
+const TRAFFIC_NAME =
   /(connections?|sessions?|clients|pending|queue|in_?flight|waiting|reading|writing|subscriptions|_rate$|ops_per|per_second|cpu)/;
 
 /** The label that tells a request counter's outcome, and whether this series counts failures. */
-export function outcome(
-  labels: Record<string, string>,
-): { key: string; error: boolean } | undefined {
+function outcome(labels: Record<string, string>): { key: string; error: boolean } | undefined {
   const code = labels['code'];
   if (code !== undefined) return { key: 'code', error: code === '5xx' || /^5\d\d$/.test(code) };
   const statusClass = labels['status_class'];
@@ -63,7 +61,7 @@ export function outcome(
  * Milliseconds between a source's scrapes: the median over the series of its host and service
  * (`host\0service`), and of its host (`host`).
  */
-export function scrapeIntervals(live: readonly LiveSeries[]): Map<string, number> {
+function scrapeIntervals(live: readonly LiveSeries[]): Map<string, number> {
   const spans = new Map<string, number[]>();
   const add = (key: string, span: number) => {
     let list = spans.get(key);
@@ -84,7 +82,7 @@ export function scrapeIntervals(live: readonly LiveSeries[]): Map<string, number
   return out;
 }
 
-export function gaugePlan(s: LiveSeries): Pick<SeriesPlan, 'kind' | 'base'> {
+function gaugePlan(s: LiveSeries): Pick<SeriesPlan, 'kind' | 'base'> {
   if (UPTIME_NAME.test(s.name)) return { kind: KIND.uptime, base: 3600 };
   const stateLabel = STATE_LABELS.some((key) => Object.hasOwn(s.labels, key));
   if (STATE_NAME.test(s.name) || stateLabel) return { kind: KIND.steady, base: s.last };

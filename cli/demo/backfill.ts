@@ -44,11 +44,7 @@ import { logCounts, logSelect, logTarget, logsRetentionMs } from './backfill-log
  * Each hour over (from, to), and each minute from 10 minutes before to 30 after an incident; all
  * after the first sample (at the first minute from `from`), so that every step has data.
  */
-export function replaySteps(
-  from: number,
-  to: number,
-  incidents: readonly BackfillIncident[],
-): number[] {
+function replaySteps(from: number, to: number, incidents: readonly BackfillIncident[]): number[] {
   const first = Math.ceil(from / MINUTE) * MINUTE;
   const steps = new Set<number>();
   for (let t = (Math.floor(first / HOUR) + 1) * HOUR; t < to; t += HOUR) steps.add(t);
@@ -66,7 +62,7 @@ export function replaySteps(
  * followed minute by minute up to `to`, then resolved there: the live alerter starts with its
  * own state and would never close them.
  */
-export async function replay(
+async function replay(
   o: BackfillOptions,
   plan: Plan,
   progress: (what: string) => void,
@@ -125,7 +121,7 @@ export async function replay(
 
 // ------------------------------------------------------------------------------ the backfill
 
-export function validate(o: BackfillOptions): Plan {
+function validate(o: BackfillOptions): Plan {
   const { from, to } = o;
   if (!Number.isFinite(from) || !Number.isFinite(to) || !(from < to)) {
     throw new BackfillError(
@@ -153,7 +149,7 @@ export function validate(o: BackfillOptions): Plan {
 }
 
 /** Waits (at most liveMs and a little) until the live data of [to, to + liveMs) should be stored. */
-export async function awaitLive(o: BackfillOptions, liveMs: number, log: Logger): Promise<void> {
+async function awaitLive(o: BackfillOptions, liveMs: number, log: Logger): Promise<void> {
   const wait = Math.min(o.to + liveMs + INGEST_LAG_MS - Date.now(), liveMs + INGEST_LAG_MS);
   if (wait <= 0) return;
   log.info({ wait_s: Math.round(wait / 1000) }, 'demo backfill: waiting for live rates');
