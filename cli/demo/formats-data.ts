@@ -117,7 +117,6 @@ function jetstreamUsage(n: NatsState) {
   return { messages, bytes: messages * ORDER_MESSAGE_BYTES };
 }
 
-/** GET /varz: the server's identity, limits, connections and traffic. */
 /** JetStream's usage as /varz (jetstream.stats) and /jsz both report it. */
 function jetStreamStats(bytes: number, api: { total: number; errors: number }) {
   return {
@@ -131,6 +130,7 @@ function jetStreamStats(bytes: number, api: { total: number; errors: number }) {
   };
 }
 
+/** GET /varz: the server's identity, limits, connections and traffic. */
 export function natsVarz(n: NatsState, now: number, httpPort: number): Record<string, unknown> {
   const { bytes } = jetstreamUsage(n);
   const api = { total: n.apiTotal, errors: n.apiErrors };
