@@ -2,6 +2,8 @@
 // of the tables with their rollups, attached at the end.
 
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { ClickHouseSettings } from '@clickhouse/client';
+import { ROLLUP_INSERT_SETTINGS, settingsClause } from '../../core/store/fast-write.ts';
 import { ident, param, sql, type BoundQuery } from '../../core/store/sql.ts';
 import { type Store } from '../../core/store/store.ts';
 import {
@@ -64,13 +66,14 @@ export function sampleSelect(plans: readonly SeriesPlan[], chunk: Chunk, plan: P
 
 const ROLLUP_COLUMNS = sql`(name, tier, host, service, fingerprint, ts, value_sum, value_count, value_min, value_max, value_last)`;
 /**
- * Settings of one insert, in its own SETTINGS clause: embedded chDB applies a call's settings to
- * its whole session, where another writer's deduplication token would otherwise make these rows
- * look like that writer's batch and drop them. A fresh token keeps every insert its own.
+ * One insert's SETTINGS clause with a fresh deduplication token: the tables (and their staging
+ * copies) drop an insert whose rows equal one in their deduplication window, and two inserts of
+ * the backfill may well be equal. The token keeps every insert its own.
  */
-export function insertSettings(extra = ''): BoundQuery {
+export function insertSettings(extra: ClickHouseSettings = {}): BoundQuery {
+  const token = `backfill-${randomUUID()}`;
   return {
-    text: `SETTINGS insert_deduplication_token = 'backfill-${randomUUID()}'${extra}`,
+    text: `SETTINGS ${settingsClause({ insert_deduplication_token: token, ...extra })}`,
     params: {},
   };
 }
@@ -130,7 +133,7 @@ export async function stageRollups(store: Store, staging: Staging, chunk: Chunk)
   const since = (unit: number) => instant(Math.floor(chunk.start / unit) * unit);
   // One sample per series and minute: each is its own minute bucket, already in key order.
   await store.command(
-    sql`INSERT INTO ${ident(staging.m1)} ${ROLLUP_COLUMNS} ${insertSettings(', optimize_on_insert = 0')}
+    sql`INSERT INTO ${ident(staging.m1)} ${ROLLUP_COLUMNS} ${insertSettings(ROLLUP_INSERT_SETTINGS)}
       SELECT name, tier, host, service, fingerprint, toStartOfMinute(ts), value, 1, value, value,
         initializeAggregation('argMaxState', value, ts)
       FROM ${ident(staging.samples)} WHERE ts >= ${since(MINUTE)} AND ts < ${end}
@@ -138,7 +141,7 @@ export async function stageRollups(store: Store, staging: Staging, chunk: Chunk)
   );
   const coarser = (table: string, from: string, unit: number, bucket: BoundQuery) =>
     store.command(
-      sql`INSERT INTO ${ident(table)} ${ROLLUP_COLUMNS} ${insertSettings(', optimize_on_insert = 0')}
+      sql`INSERT INTO ${ident(table)} ${ROLLUP_COLUMNS} ${insertSettings(ROLLUP_INSERT_SETTINGS)}
         SELECT any(name), any(tier), any(host), any(service), fingerprint, ${bucket} AS bucket,
           sum(value_sum), sum(value_count), min(value_min), max(value_max), argMaxMergeState(value_last)
         FROM ${ident(from)} WHERE ts >= ${since(unit)} AND ts < ${end}

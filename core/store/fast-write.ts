@@ -38,7 +38,7 @@ function embeddedEngine(store: Store): ChdbEngine | undefined {
  * (optimize_on_insert) cost a third of a sample insert on bench/compare, and every reader sums
  * rollup rows over parts anyway, so the rows are left for the background merges.
  */
-const ROLLUP_INSERT_SETTINGS = { optimize_on_insert: 0 } as const;
+export const ROLLUP_INSERT_SETTINGS = { optimize_on_insert: 0 } as const;
 
 const COLUMN_LIST = `(${SAMPLE_COLUMNS.join(', ')})`;
 
