@@ -12,7 +12,7 @@ import { cpuSecondsOf, peakRssMiBOf, pollUntil, timeImport } from './compare-pro
 
 export const VM_BINARY = '/usr/bin/victoria-metrics';
 export const VM_INSTALL_HINT =
-  'install it with `bash cli/setup.sh test` or `sudo apt-get install victoria-metrics` (Debian/Ubuntu)';
+  'install it with `bash cli/setup.sh bench` or `sudo apt-get install victoria-metrics` (Debian/Ubuntu)';
 
 export interface HalfResult {
   seconds: number;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu machine for Halo: nats-server from apt when missing, npm packages when stale.
-# Run by `npm start` and `npm test` (prestart/pretest; `test` adds Chromium) and by .ci/run; safe to run again.
+# Run by `npm start` and `npm test` (prestart/pretest; `test` adds what only the tests use), by
+# `npm run bench:compare` (`bench` adds VictoriaMetrics) and by .ci/run; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +22,13 @@ if [ "${1:-}" = "test" ]; then
     command -v google-chrome >/dev/null 2>&1 || need_packages+=(chromium)
   # The compose tests validate compose/ with `docker-compose config` (Debian's v1; no engine).
   command -v docker-compose >/dev/null 2>&1 || need_packages+=(docker-compose)
-  # The intake tests remote_write from a real Prometheus; bench/compare loads VictoriaMetrics.
+  # The intake tests remote_write from a real Prometheus.
   command -v prometheus >/dev/null 2>&1 || need_packages+=(prometheus)
+fi
+# bench/compare loads the same payload into VictoriaMetrics, sending it with curl.
+if [ "${1:-}" = "bench" ]; then
   command -v victoria-metrics >/dev/null 2>&1 || need_packages+=(victoria-metrics)
+  command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 fi
 
 if [ ${#need_packages[@]} -gt 0 ]; then
