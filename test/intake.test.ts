@@ -30,6 +30,13 @@ afterAll(async () => {
   await halo?.stop();
 });
 
+/** halo_intake_accepted_total of the text import, from Halo's /metrics. */
+async function importAccepted(): Promise<number> {
+  const text = await (await fetch(`${halo.url}/metrics`)).text();
+  const line = /^halo_intake_accepted_total\{[^}]*route="import"[^}]*\} (\S+)$/m.exec(text);
+  return Number(line?.[1] ?? 0);
+}
+
 const count = async (sql: string) => Number((await halo.query<{ n: string }>(sql))[0]?.n ?? 0);
 
 describe('text import', () => {
@@ -212,6 +219,7 @@ describe('text import', () => {
         controller.close();
       },
     });
+    const acceptedBefore = await importAccepted();
     const response = await halo.post('/api/v1/import/prometheus', streamed);
     expect(response.status).toBe(413);
     const taken = Number(
@@ -222,6 +230,8 @@ describe('text import', () => {
     // Whole 16 KiB pieces up to the limit: at least three of them, never past 64 KiB.
     expect(taken).toBeGreaterThan(1000);
     expect(taken).toBeLessThan(2000);
+    // The intake's own metrics count what it took, cut short or not.
+    expect((await importAccepted()) - acceptedBefore).toBe(taken);
     await until(
       async () => (await count(`SELECT count() AS n FROM samples WHERE name = 't5_big'`)) === taken,
       't5 rows',

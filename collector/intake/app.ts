@@ -131,6 +131,12 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
     };
   }
 
+  /** What a request put on the bus and what it refused, in the intake's metrics. */
+  function count(name: string, accepted: number, refused: number): void {
+    metrics.samples.inc({ route: name }, accepted);
+    if (refused > 0) metrics.refused.inc({ route: name }, refused);
+  }
+
   /** 400 naming the first refusal once the rest was taken; else the success response. */
   function outcome(
     c: Context,
@@ -140,8 +146,7 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
     first: string | undefined,
     ok: () => Response,
   ): Response {
-    metrics.samples.inc({ route: name }, accepted);
-    if (refused > 0) metrics.refused.inc({ route: name }, refused);
+    count(name, accepted, refused);
     if (refused === 0 || first === undefined) return ok();
     throw new IntakeError(400, `${refused} refused, the rest taken; first: ${first}`);
   }
@@ -195,7 +200,8 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
         const err = isZlibError(caught) ? notCompressed(encoding, caught) : caught;
         if (!(err instanceof IntakeError)) throw err;
         // Cut short (too large, or behind for too long): what was read is still taken.
-        await sink.end(request);
+        const taken = await sink.end(request);
+        count('import', taken.accepted, lines.badLines);
         throw new IntakeError(
           err.status,
           `${err.message}; the ${lines.lines} lines before were taken`,
@@ -246,9 +252,8 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
           ({ rejected, firstRejected } = decoded);
         }
         const result = await sink.end(request);
-        metrics.samples.inc({ route: name }, result.accepted);
         const refused = rejected + result.refused;
-        if (refused > 0) metrics.refused.inc({ route: name }, refused);
+        count(name, result.accepted, refused);
         // OTLP answers 200 with partial_success for what it could not take.
         const message = firstRejected ?? result.firstRefused;
         const response = encodeOtlpResponse(
