@@ -92,8 +92,10 @@ function uncompressBlock(body: Uint8Array, maxBytes: number): Buffer {
   const input = Buffer.isBuffer(body)
     ? body
     : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const fail = (why: string) =>
-    new IntakeError(400, `remote_write: body is not snappy-compressed (block format): ${why}`);
+  const fail = (why: string, cause?: unknown) =>
+    new IntakeError(400, `remote_write: body is not snappy-compressed (block format): ${why}`, {
+      cause,
+    });
   if (FRAMED_STREAM.every((b, i) => input[i] === b)) {
     throw fail('it is in the framed (stream) format, remote_write sends the block format');
   }
@@ -111,11 +113,7 @@ function uncompressBlock(body: Uint8Array, maxBytes: number): Buffer {
   try {
     return snappy.uncompress(input, maxBytes);
   } catch (err) {
-    throw new IntakeError(
-      400,
-      `remote_write: body is not snappy-compressed (block format): ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw fail((err as Error).message, err);
   }
 }
 
