@@ -30,8 +30,6 @@ export { sanitizeLabelName };
 
 export interface OtlpMetricsResult {
   series: IntakeSeries[];
-  /** Samples produced (a histogram point gives one per bucket plus _count and _sum). */
-  points: number;
   /** OTLP data points refused one by one (no value, unsupported type): partial success. */
   rejected: number;
   /** Why the first of them was refused, with its path. */
@@ -73,7 +71,6 @@ type Resource = { key: number; attributes: Record<string, string> };
 
 class SeriesSet {
   readonly series = new Map<string, IntakeSeries>();
-  points = 0;
   rejected = 0;
   firstRejected: string | undefined;
 
@@ -92,7 +89,6 @@ class SeriesSet {
       this.series.set(key, series);
     }
     series.points.push(point);
-    this.points++;
   }
 
   reject(count: number, why: string): void {
@@ -122,7 +118,6 @@ export function decodeOtlpMetrics(body: Uint8Array, encoding: OtlpEncoding): Otl
   });
   const result: OtlpMetricsResult = {
     series: [...set.series.values()],
-    points: set.points,
     rejected: set.rejected,
   };
   if (set.firstRejected !== undefined) result.firstRejected = set.firstRejected;

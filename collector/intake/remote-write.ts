@@ -18,8 +18,6 @@ export interface RemoteWriteRequest {
   /** One per timeseries that has samples, `untyped`: the sink types them from the metadata. */
   series: IntakeSeries[];
   metadata: Array<{ family: string; type: FamilyMetadataType }>;
-  /** Samples in `series`. */
-  samples: number;
   /** Native histogram samples, which Halo does not store: skipped, only counted. */
   skippedHistograms: number;
 }
@@ -28,14 +26,13 @@ const NAME_LABEL = '__name__';
 
 export function decodeRemoteWrite(body: Uint8Array, limits: RemoteWriteLimits): RemoteWriteRequest {
   const bytes = uncompressBlock(body, limits.maxDecodedBytes);
-  const out: RemoteWriteRequest = { series: [], metadata: [], samples: 0, skippedHistograms: 0 };
+  const out: RemoteWriteRequest = { series: [], metadata: [], skippedHistograms: 0 };
   readWriteRequest(bytes, {
     maxSeries: limits.maxSeries,
     series(index, labels, points, histograms) {
       const series = toSeries(index, labels, points);
       out.skippedHistograms += histograms;
       if (points.length === 0) return;
-      out.samples += points.length;
       out.series.push(series);
     },
     metadata(index, type, family) {

@@ -80,3 +80,8 @@ export async function startIntakeHalo(
     stop: () => running.stop(),
   };
 }
+
+/** Samples in decoded series (a histogram point gives one per bucket plus _count and _sum). */
+export function samplesIn(series: readonly { points: readonly unknown[] }[]): number {
+  return series.reduce((n, s) => n + s.points.length, 0);
+}
