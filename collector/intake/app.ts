@@ -70,7 +70,6 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
   });
   const metrics = intakeMetrics(options.registry);
   const findToken = secretLookup(config.tokens);
-  const retryAfter = Math.ceil(config.backpressure.retry_after.ms / 1000);
   const { limits } = config;
 
   function authenticate(c: Context): IntakeToken | undefined {
@@ -94,7 +93,7 @@ export function createIntakeApp(options: IntakeAppOptions): Hono {
     const lag = await backpressure.lag();
     if (lag.behind) {
       throw new IntakeError(429, `the pipeline is behind (${lag.reason}); send again later`, {
-        retryAfterSeconds: retryAfter,
+        retryAfterSeconds: sink.retryAfterSeconds,
       });
     }
   }

@@ -58,6 +58,8 @@ export class IntakeSink {
   readonly families = new FamilyTypes();
   readonly counters: CounterState;
   readonly limits: BatchLimits;
+  /** What a client is told to wait (Retry-After) when the bus or the ingesters are behind. */
+  readonly retryAfterSeconds: number;
   readonly #config: IntakeConfig;
   readonly #now: () => number;
   readonly #nc: NatsConnection;
@@ -66,6 +68,7 @@ export class IntakeSink {
   constructor(options: IntakeSinkOptions) {
     this.#config = options.config;
     this.limits = options.limits;
+    this.retryAfterSeconds = Math.ceil(options.config.backpressure.retry_after.ms / 1000);
     this.#now = options.now ?? Date.now;
     this.#nc = options.nc;
     this.mapper = new Mapper(options.config);
@@ -83,7 +86,7 @@ export class IntakeSink {
       js: this.#js,
       maxItems: this.#config.batch.max_items,
       maxBytes: this.#config.batch.max_bytes.bytes,
-      retryAfterSeconds: Math.ceil(this.#config.backpressure.retry_after.ms / 1000),
+      retryAfterSeconds: this.retryAfterSeconds,
     });
     return new SinkRequest(writer, this.counters.begin());
   }
